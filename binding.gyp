@@ -1,0 +1,23 @@
+{
+  # node-gyp build of the same sources as CMakeLists.txt (`node scripts/build-native.mjs --gyp`).
+  # LibTorch comes from scripts/libtorch.mjs, in the same discovery order as the cmake-js build.
+  "targets": [
+    {
+      "target_name": "pytorch_infer",
+      "sources": ["native/addon.cc", "native/torch_module.cc"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node scripts/libtorch.mjs --print include)"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti"],
+      "libraries": [
+        "-L<!(node scripts/libtorch.mjs --print lib)",
+        "-Wl,-rpath,<!(node scripts/libtorch.mjs --print lib)",
+        "-ltorch", "-ltorch_cpu", "-lc10"
+      ]
+    }
+  ]
+}

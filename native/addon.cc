@@ -1,0 +1,40 @@
+// Entry point of the pytorch-infer native addon: a thin N-API binding over
+// LibTorch's TorchScript runtime. Everything else lives in TypeScript.
+#include <napi.h>
+#include <torch/headeronly/version.h>
+#include <ATen/Parallel.h>
+
+#include "torch_module.h"
+
+namespace pytorch_infer {
+namespace {
+
+// Intra-op threads are process-wide in LibTorch, so they are set here, not per module.
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double n = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+  if (!(n >= 1 && n <= 1024 && n == static_cast<int>(n))) {
+    throw Napi::RangeError::New(env, "setNumThreads(n): n must be an integer from 1 to 1024");
+  }
+  at::set_num_threads(static_cast<int>(n));
+  return env.Undefined();
+}
+
+Napi::Value NumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), at::get_num_threads());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("TorchModule", TorchModule::Define(env));
+  exports.Set("load", Napi::Function::New(env, TorchModule::Load, "load"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
+  exports.Set("libtorchVersion", Napi::String::New(env, TORCH_VERSION));
+  return exports;
+}
+
+}  // namespace
+}  // namespace pytorch_infer
+
+using pytorch_infer::Init;
+NODE_API_MODULE(pytorch_infer, Init)
