@@ -88,8 +88,10 @@ function unpack(zip, target, prefixes) {
 
 async function download(url, file) {
   log(`downloading ${url}`);
-  const res = await fetch(url);
-  if (!res.ok || !res.body) throw new Error(`download failed: HTTP ${res.status} for ${url}`);
+  const res = await fetch(url).catch((err) => {
+    throw new Error(`the download of ${url} failed: ${err.cause?.message ?? err.message}`);
+  });
+  if (!res.ok || !res.body) throw new Error(`the download of ${url} failed: HTTP ${res.status}`);
   const tmp = `${file}.partial-${process.pid}`;
   await pipeline(Readable.fromWeb(res.body), createWriteStream(tmp));
   renameSync(tmp, file);
