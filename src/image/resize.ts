@@ -1,0 +1,132 @@
+import type { RgbImage } from './types.js';
+
+/*
+ * Antialiased bilinear resize, bit-exact with Pillow's `img.resize(size, Image.BILINEAR)` for RGB
+ * (ImagingResample in Pillow's src/libImaging/Resample.c). What makes it exact:
+ * - the triangle filter's support (1 pixel) widens by the downscale factor, so every source pixel
+ *   contributes (antialiasing) instead of only the two nearest;
+ * - weights are computed in double, normalised per output pixel, then rounded to 22-bit fixed point;
+ * - the horizontal pass runs first, into an 8-bit image (rounded and clipped), and only over the
+ *   source rows the vertical pass will read; a pass whose size does not change is skipped.
+ */
+
+const PRECISION_BITS = 32 - 8 - 2;
+const ONE = 1 << PRECISION_BITS;
+/** Accumulators start at 0.5 so the final shift rounds to nearest. */
+const HALF = 1 << (PRECISION_BITS - 1);
+
+/** Fixed-point weights of one pass: output pixel i reads `count[i]` input pixels from `first[i]`. */
+interface Coefficients {
+  readonly first: Int32Array;
+  readonly count: Int32Array;
+  /** `taps` weights per output pixel, of which the first `count[i]` are used. */
+  readonly weights: Int32Array;
+  readonly taps: number;
+}
+
+export function resizeBilinear(src: RgbImage, width: number, height: number): RgbImage {
+  if (width === src.width && height === src.height) return { width, height, data: src.data.slice() };
+  const horizontal = coefficients(src.width, width);
+  const vertical = coefficients(src.height, height);
+
+  if (width === src.width) return resampleVertical(src, vertical, 0);
+
+  // Only the rows the vertical pass reads need the horizontal pass.
+  const firstRow = vertical.first[0];
+  const lastRow = vertical.first[height - 1] + vertical.count[height - 1];
+  const band = resampleHorizontal(src, horizontal, firstRow, lastRow);
+  return height === src.height ? band : resampleVertical(band, vertical, firstRow);
+}
+
+/** Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter. */
+function coefficients(inSize: number, outSize: number): Coefficients {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filterScale; // the triangle's support of 1, widened when shrinking
+  const taps = Math.ceil(support) * 2 + 1;
+  const first = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Int32Array(outSize * taps);
+  const k = new Float64Array(taps);
+  const inverseScale = 1 / filterScale; // Pillow multiplies by this; dividing can differ in the last bit
+
+  for (let i = 0; i < outSize; i++) {
+    const center = (i + 0.5) * scale;
+    // Math.trunc is C's (int) cast, which Pillow uses to round these bounds.
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const n = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
+    let sum = 0;
+    for (let x = 0; x < n; x++) {
+      const w = Math.max(1 - Math.abs((x + xmin - center + 0.5) * inverseScale), 0);
+      k[x] = w;
+      sum += w;
+    }
+    for (let x = 0; x < n; x++) {
+      const w = sum !== 0 ? k[x] / sum : k[x];
+      weights[i * taps + x] = Math.trunc(w < 0 ? w * ONE - 0.5 : w * ONE + 0.5);
+    }
+    first[i] = xmin;
+    count[i] = n;
+  }
+  return { first, count, weights, taps };
+}
+
+/** Resamples each row of src in [firstRow, lastRow) to the width of `c`. */
+function resampleHorizontal(src: RgbImage, c: Coefficients, firstRow: number, lastRow: number): RgbImage {
+  const width = c.first.length;
+  const height = lastRow - firstRow;
+  const { first, count, weights, taps } = c;
+  const input = src.data;
+  const out = new Uint8Array(width * height * 3);
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    const row = (y + firstRow) * src.width * 3;
+    for (let x = 0; x < width; x++) {
+      const k = x * taps;
+      const n = count[x];
+      let p = row + first[x] * 3;
+      let r = HALF;
+      let g = HALF;
+      let b = HALF;
+      for (let t = 0; t < n; t++, p += 3) {
+        const w = weights[k + t];
+        r += input[p] * w;
+        g += input[p + 1] * w;
+        b += input[p + 2] * w;
+      }
+      out[o++] = clip8(r);
+      out[o++] = clip8(g);
+      out[o++] = clip8(b);
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** Resamples the columns of src, whose row 0 is source row `rowOffset`, to the height of `c`. */
+function resampleVertical(src: RgbImage, c: Coefficients, rowOffset: number): RgbImage {
+  const height = c.first.length;
+  const stride = src.width * 3;
+  const { first, count, weights, taps } = c;
+  const input = src.data;
+  const out = new Uint8Array(stride * height);
+  // Sums for one output row, built tap by tap so the input is read row-wise (cache friendly).
+  // Integer sums stay below 2^31, so the order of additions does not change the result.
+  const acc = new Float64Array(stride);
+  for (let y = 0; y < height; y++) {
+    acc.fill(HALF);
+    const k = y * taps;
+    for (let t = 0; t < count[y]; t++) {
+      const w = weights[k + t];
+      const row = (first[y] - rowOffset + t) * stride;
+      for (let i = 0; i < stride; i++) acc[i] += input[row + i] * w;
+    }
+    const o = y * stride;
+    for (let i = 0; i < stride; i++) out[o + i] = clip8(acc[i]);
+  }
+  return { width: src.width, height, data: out };
+}
+
+function clip8(sum: number): number {
+  const v = sum >> PRECISION_BITS;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
