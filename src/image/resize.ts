@@ -6,14 +6,21 @@ import type { RgbImage } from './types.js';
  * - the triangle filter's support (1 pixel) widens by the downscale factor, so every source pixel
  *   contributes (antialiasing) instead of only the two nearest;
  * - weights are computed in double, normalised per output pixel, then rounded to 22-bit fixed point;
- * - the horizontal pass runs first, into an 8-bit image (rounded and clipped), and only over the
- *   source rows the vertical pass will read; a pass whose size does not change is skipped.
+ * - the horizontal pass runs first, into an 8-bit image (rounded and clipped), then the vertical.
  */
 
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 1 << PRECISION_BITS;
 /** Accumulators start at 0.5 so the final shift rounds to nearest. */
 const HALF = 1 << (PRECISION_BITS - 1);
+
+/** A rectangle of the output image. */
+export interface Region {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
 
 /** Fixed-point weights of one pass: output pixel i reads `count[i]` input pixels from `first[i]`. */
 interface Coefficients {
@@ -24,34 +31,44 @@ interface Coefficients {
   readonly taps: number;
 }
 
-export function resizeBilinear(src: RgbImage, width: number, height: number): RgbImage {
-  if (width === src.width && height === src.height) return { width, height, data: src.data.slice() };
-  const horizontal = coefficients(src.width, width);
-  const vertical = coefficients(src.height, height);
-
-  if (width === src.width) return resampleVertical(src, vertical, 0);
-
-  // Only the rows the vertical pass reads need the horizontal pass.
+/**
+ * Resizes src to width × height and returns `region` of the result. Each output pixel depends
+ * only on its own coefficients, so this equals resize-then-crop, minus the work for cropped pixels.
+ */
+export function resizeBilinear(
+  src: RgbImage,
+  width: number,
+  height: number,
+  region: Region = { left: 0, top: 0, width, height },
+): RgbImage {
+  if (width === src.width && height === src.height) return crop(src, region);
+  const horizontal = coefficients(src.width, width, region.left, region.width);
+  const vertical = coefficients(src.height, height, region.top, region.height);
+  // Only the rows the vertical pass reads need the horizontal pass. A pass that keeps its size
+  // has weights [1, 0] (exact), so running it equals Pillow skipping it.
   const firstRow = vertical.first[0];
-  const lastRow = vertical.first[height - 1] + vertical.count[height - 1];
+  const lastRow = vertical.first[region.height - 1] + vertical.count[region.height - 1];
   const band = resampleHorizontal(src, horizontal, firstRow, lastRow);
-  return height === src.height ? band : resampleVertical(band, vertical, firstRow);
+  return resampleVertical(band, vertical, firstRow);
 }
 
-/** Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter. */
-function coefficients(inSize: number, outSize: number): Coefficients {
+/**
+ * Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter, for the
+ * `length` output pixels from `start` of an inSize → outSize pass.
+ */
+function coefficients(inSize: number, outSize: number, start: number, length: number): Coefficients {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = filterScale; // the triangle's support of 1, widened when shrinking
   const taps = Math.ceil(support) * 2 + 1;
-  const first = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
-  const weights = new Int32Array(outSize * taps);
+  const first = new Int32Array(length);
+  const count = new Int32Array(length);
+  const weights = new Int32Array(length * taps);
   const k = new Float64Array(taps);
   const inverseScale = 1 / filterScale; // Pillow multiplies by this; dividing can differ in the last bit
 
-  for (let i = 0; i < outSize; i++) {
-    const center = (i + 0.5) * scale;
+  for (let i = 0; i < length; i++) {
+    const center = (start + i + 0.5) * scale;
     // Math.trunc is C's (int) cast, which Pillow uses to round these bounds.
     const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
     const n = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
@@ -124,6 +141,15 @@ function resampleVertical(src: RgbImage, c: Coefficients, rowOffset: number): Rg
     for (let i = 0; i < stride; i++) out[o + i] = clip8(acc[i]);
   }
   return { width: src.width, height, data: out };
+}
+
+function crop(src: RgbImage, { left, top, width, height }: Region): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const from = ((top + y) * src.width + left) * 3;
+    data.set(src.data.subarray(from, from + width * 3), y * width * 3);
+  }
+  return { width, height, data };
 }
 
 function clip8(sum: number): number {

@@ -1,0 +1,140 @@
+import { ImageError, tooManyPixels } from './errors.js';
+import type { DecodeLimits } from './types.js';
+
+/*
+ * Format sniffing and pixel dimensions straight from the file header, so that non-images and
+ * oversized images are refused in microseconds, before a decoder allocates anything.
+ */
+
+export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'bmp' | 'tiff' | 'webp';
+
+/** Dimensions as stored, before any EXIF rotation. */
+export interface ImageHeader {
+  readonly format: ImageFormat;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Reads the header and enforces `limits`; throws ImageError for anything that should not be decoded. */
+export function checkHeader(bytes: Uint8Array, limits: DecodeLimits): ImageHeader {
+  const header = readHeader(bytes);
+  if (header.width * header.height > limits.maxPixels) {
+    throw tooManyPixels(header.width, header.height, limits.maxPixels);
+  }
+  return header;
+}
+
+export function readHeader(bytes: Uint8Array): ImageHeader {
+  if (bytes.length === 0) throw new ImageError('EMPTY_INPUT', 'Input is empty (0 bytes)');
+  const format = sniffFormat(bytes);
+  if (format === undefined) {
+    const other = sniffUnsupported(bytes);
+    if (other !== undefined) throw new ImageError('UNSUPPORTED_FORMAT', `${other} images are not supported`);
+    throw new ImageError(
+      'NOT_AN_IMAGE',
+      'Input is not an image: its first bytes match none of JPEG, PNG, GIF, BMP, TIFF, WebP',
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let size: [width: number, height: number] | undefined;
+  try {
+    size = SIZE_READERS[format](view, bytes);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e; // DataView read past the end
+  }
+  if (size === undefined) {
+    throw new ImageError('CORRUPT_IMAGE', `Corrupt or truncated ${format.toUpperCase()} image: no readable header`);
+  }
+  const [width, height] = size;
+  if (!(width > 0 && height > 0)) {
+    throw new ImageError('CORRUPT_IMAGE', `Corrupt ${format.toUpperCase()} image: header says ${width}×${height}`);
+  }
+  return { format, width, height };
+}
+
+export function sniffFormat(b: Uint8Array): ImageFormat | undefined {
+  if (starts(b, 0, [0xff, 0xd8, 0xff])) return 'jpeg';
+  if (starts(b, 0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (ascii(b, 0, 'GIF87a') || ascii(b, 0, 'GIF89a')) return 'gif';
+  if (ascii(b, 0, 'BM') && b.length >= 6) return 'bmp';
+  if (starts(b, 0, [0x49, 0x49, 42, 0]) || starts(b, 0, [0x4d, 0x4d, 0, 42])) return 'tiff';
+  if (ascii(b, 0, 'RIFF') && ascii(b, 8, 'WEBP')) return 'webp';
+  return undefined;
+}
+
+/** Images we recognise but do not decode, so the error can say so rather than "not an image". */
+function sniffUnsupported(b: Uint8Array): string | undefined {
+  if (ascii(b, 4, 'ftyp')) return 'HEIF/AVIF';
+  if (starts(b, 0, [0x49, 0x49, 43, 0]) || starts(b, 0, [0x4d, 0x4d, 0, 43])) return 'BigTIFF';
+  if (ascii(b, 0, '8BPS')) return 'Photoshop';
+  if (starts(b, 0, [0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20]) || starts(b, 0, [0xff, 0x4f, 0xff, 0x51])) return 'JPEG 2000';
+  if (starts(b, 0, [0xff, 0x0a]) || ascii(b, 4, 'JXL ')) return 'JPEG XL';
+  return undefined;
+}
+
+type SizeReader = (v: DataView, b: Uint8Array) => [number, number] | undefined;
+
+const SIZE_READERS: Record<ImageFormat, SizeReader> = {
+  // Walk the marker segments to the frame header (SOFn); EXIF and ICC segments come first.
+  jpeg(v) {
+    let p = 2;
+    for (;;) {
+      if (v.getUint8(p) !== 0xff) return undefined;
+      const marker = v.getUint8(p + 1);
+      if (marker === 0xff) {
+        p++; // fill byte
+      } else if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9)) {
+        p += 2; // standalone marker, no length
+      } else if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return [v.getUint16(p + 7), v.getUint16(p + 5)];
+      } else {
+        p += 2 + v.getUint16(p + 2);
+      }
+    }
+  },
+  png: (v, b) => (ascii(b, 12, 'IHDR') ? [v.getUint32(16), v.getUint32(20)] : undefined),
+  // The logical screen, onto which PIL composes the first frame.
+  gif: (v) => [v.getUint16(6, true), v.getUint16(8, true)],
+  bmp(v) {
+    // BITMAPCOREHEADER (OS/2) has 16-bit sizes; the later headers signed 32-bit, negative height = top-down.
+    if (v.getUint32(14, true) === 12) return [v.getUint16(18, true), v.getUint16(20, true)];
+    return [v.getInt32(18, true), Math.abs(v.getInt32(22, true))];
+  },
+  tiff(v) {
+    const le = v.getUint8(0) === 0x49;
+    const ifd = v.getUint32(4, le);
+    const entries = v.getUint16(ifd, le);
+    let width: number | undefined;
+    let height: number | undefined;
+    for (let i = 0; i < entries; i++) {
+      const e = ifd + 2 + i * 12;
+      const tag = v.getUint16(e, le);
+      if (tag !== 256 && tag !== 257) continue;
+      const value = v.getUint16(e + 2, le) === 3 ? v.getUint16(e + 8, le) : v.getUint32(e + 8, le);
+      if (tag === 256) width = value;
+      else height = value;
+    }
+    return width !== undefined && height !== undefined ? [width, height] : undefined;
+  },
+  webp(v, b) {
+    if (ascii(b, 12, 'VP8 ')) return [v.getUint16(26, true) & 0x3fff, v.getUint16(28, true) & 0x3fff];
+    if (ascii(b, 12, 'VP8L')) {
+      const bits = v.getUint32(21, true);
+      return [(bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1];
+    }
+    if (ascii(b, 12, 'VP8X')) return [uint24(v, 24) + 1, uint24(v, 27) + 1];
+    return undefined;
+  },
+};
+
+function uint24(v: DataView, p: number): number {
+  return v.getUint8(p) | (v.getUint8(p + 1) << 8) | (v.getUint8(p + 2) << 16);
+}
+
+function starts(b: Uint8Array, at: number, magic: readonly number[]): boolean {
+  return b.length >= at + magic.length && magic.every((m, i) => b[at + i] === m);
+}
+
+function ascii(b: Uint8Array, at: number, text: string): boolean {
+  return starts(b, at, Array.from(text, (c) => c.charCodeAt(0)));
+}
