@@ -75,22 +75,12 @@ function sniffUnsupported(b: Uint8Array): string | undefined {
 type SizeReader = (v: DataView, b: Uint8Array) => [number, number] | undefined;
 
 const SIZE_READERS: Record<ImageFormat, SizeReader> = {
-  // Walk the marker segments to the frame header (SOFn); EXIF and ICC segments come first.
+  // The frame header (SOFn) comes after the EXIF and ICC segments.
   jpeg(v) {
-    let p = 2;
-    for (;;) {
-      if (v.getUint8(p) !== 0xff) return undefined;
-      const marker = v.getUint8(p + 1);
-      if (marker === 0xff) {
-        p++; // fill byte
-      } else if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9)) {
-        p += 2; // standalone marker, no length
-      } else if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-        return [v.getUint16(p + 7), v.getUint16(p + 5)];
-      } else {
-        p += 2 + v.getUint16(p + 2);
-      }
+    for (const { marker, start } of jpegSegments(v)) {
+      if (isStartOfFrame(marker)) return [v.getUint16(start + 3), v.getUint16(start + 1)];
     }
+    return undefined;
   },
   png: (v, b) => (ascii(b, 12, 'IHDR') ? [v.getUint32(16), v.getUint32(20)] : undefined),
   // The logical screen, onto which PIL composes the first frame.
@@ -126,6 +116,67 @@ const SIZE_READERS: Record<ImageFormat, SizeReader> = {
     return undefined;
   },
 };
+
+/** RGB of the first frame's transparent palette index, read from the GIF blocks before it. */
+export function gifTransparentColour(gif: Uint8Array): Uint8Array | undefined {
+  const tableSize = (flags: number) => 3 << ((flags & 7) + 1);
+  let palette = gif[10] & 0x80 ? gif.subarray(13, 13 + tableSize(gif[10])) : undefined;
+  let transparent: number | undefined;
+  let p = 13 + (palette?.length ?? 0);
+  while (p < gif.length) {
+    if (gif[p] === 0x2c) {
+      // Image descriptor; its own (local) colour table, if any, follows it.
+      const flags = gif[p + 9];
+      if (flags & 0x80) palette = gif.subarray(p + 10, p + 10 + tableSize(flags));
+      break;
+    }
+    if (gif[p] !== 0x21) return undefined;
+    // Extension: label, then sub-blocks until an empty one. Graphic control: flags, delay, index.
+    if (gif[p + 1] === 0xf9 && gif[p + 3] & 1) transparent = gif[p + 6];
+    p += 2;
+    while (p < gif.length && gif[p] !== 0) p += gif[p] + 1;
+    p++;
+  }
+  if (palette === undefined || transparent === undefined) return undefined;
+  return palette.subarray(transparent * 3, transparent * 3 + 3);
+}
+
+/** A JPEG marker segment: the marker's second byte and where its payload starts and ends. */
+export interface JpegSegment {
+  readonly marker: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The marker segments of a JPEG up to the first scan (SOS), where the entropy-coded data begins.
+ * Throws RangeError if the data ends first.
+ */
+export function* jpegSegments(v: DataView): Generator<JpegSegment> {
+  let p = 2; // after SOI
+  for (;;) {
+    if (v.getUint8(p) !== 0xff) throw new RangeError(`no JPEG marker at byte ${p}`);
+    const marker = v.getUint8(p + 1);
+    if (marker === 0xff) {
+      p++; // fill byte
+    } else if (marker === 0xd9 || marker === 0xda) {
+      return; // EOI, SOS
+    } else if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {
+      p += 2; // standalone marker, no payload
+    } else {
+      const start = p + 4;
+      const end = p + 2 + v.getUint16(p + 2);
+      if (end > v.byteLength) throw new RangeError('JPEG segment runs past the end of the data');
+      yield { marker, start, end };
+      p = end;
+    }
+  }
+}
+
+/** SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC), which share the range. */
+export function isStartOfFrame(marker: number): boolean {
+  return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+}
 
 function uint24(v: DataView, p: number): number {
   return v.getUint8(p) | (v.getUint8(p + 1) << 8) | (v.getUint8(p + 2) << 16);

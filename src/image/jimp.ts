@@ -1,0 +1,40 @@
+import { Jimp } from 'jimp';
+import { dropAlpha, from16Bit } from './convert.js';
+import { corrupt, ImageError } from './errors.js';
+import { checkHeader, gifTransparentColour } from './header.js';
+import { decodeJpeg } from './jpeg.js';
+import type { Decoder } from './types.js';
+
+/*
+ * Pure-JS decoding (jpeg-js, pngjs, omggif, bmp-ts, utif2, all from jimp): no native code, so it
+ * runs wherever Node does. JPEGs go through ./jpeg.ts, which gets closer to PIL than Jimp's own
+ * JPEG path and applies the EXIF orientation itself (Jimp.fromBuffer would rotate as well).
+ * Jimp reads no EXIF orientation from other formats, so neither do we here.
+ */
+
+export const jimpDecoder: Decoder = {
+  name: 'jimp',
+  async decode(bytes, limits) {
+    const { format } = checkHeader(bytes, limits);
+    if (format === 'webp') {
+      throw new ImageError('UNSUPPORTED_FORMAT', 'WebP images are not supported by the jimp decoder; use the sharp decoder');
+    }
+    try {
+      if (format === 'jpeg') return decodeJpeg(bytes, limits.maxPixels);
+      const sixteenBit = format === 'png' && bytes[24] === 16; // IHDR bit depth
+      const { bitmap } = await Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+        // Keep pngjs from scaling 16-bit samples to 8 bits (as round(v / 257), unlike PIL).
+        'image/png': { skipRescale: sixteenBit },
+      });
+      const { width, height } = bitmap;
+      if (sixteenBit) {
+        // pngjs then returns RGBA as 16-bit samples, which Jimp's types do not know about.
+        const greyscale = bytes[25] === 0; // IHDR colour type
+        return from16Bit(bitmap.data as unknown as Uint16Array, width, height, 4, greyscale);
+      }
+      return dropAlpha(bitmap.data, width, height, format === 'gif' ? gifTransparentColour(bytes) : undefined);
+    } catch (e) {
+      throw corrupt(format.toUpperCase(), e);
+    }
+  },
+};
