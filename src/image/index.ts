@@ -1,0 +1,29 @@
+import { jimpDecoder } from './jimp.js';
+import { preprocess } from './preprocess.js';
+import { sharpDecoder } from './sharp.js';
+import { DEFAULT_MAX_PIXELS, type Decoder, type DecoderName } from './types.js';
+
+export { ImageError, type ImageErrorCode } from './errors.js';
+export { readHeader, type ImageFormat, type ImageHeader } from './header.js';
+export { INPUT_SIZE, MEAN, RESIZE_SIZE, STD, preprocess } from './preprocess.js';
+export { DEFAULT_MAX_PIXELS, type DecodeLimits, type Decoder, type DecoderName, type RgbImage } from './types.js';
+
+const DECODERS: Record<DecoderName, Decoder> = { jimp: jimpDecoder, sharp: sharpDecoder };
+
+export function getDecoder(name: DecoderName): Decoder {
+  const decoder = DECODERS[name];
+  if (decoder === undefined) throw new RangeError(`unknown decoder "${name}"; expected one of: ${Object.keys(DECODERS).join(', ')}`);
+  return decoder;
+}
+
+export interface LoadOptions {
+  /** Default 'jimp' (pure JS); 'sharp' is faster and matches PIL exactly on JPEG. */
+  readonly decoder?: DecoderName;
+  readonly maxPixels?: number;
+}
+
+/** Encoded image bytes → the [3, 224, 224] float32 input tensor; throws ImageError for bad input. */
+export async function loadTensor(bytes: Uint8Array, options: LoadOptions = {}): Promise<Float32Array> {
+  const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS } = options;
+  return preprocess(await getDecoder(decoder).decode(bytes, { maxPixels }));
+}
