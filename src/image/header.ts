@@ -93,16 +93,20 @@ const SIZE_READERS: Record<ImageFormat, SizeReader> = {
   tiff(v) {
     const le = v.getUint8(0) === 0x49;
     const ifd = v.getUint32(4, le);
-    const entries = v.getUint16(ifd, le);
-    let width: number | undefined;
-    let height: number | undefined;
-    for (let i = 0; i < entries; i++) {
+    const tags = new Map<number, number[]>();
+    for (let i = 0, n = v.getUint16(ifd, le); i < n; i++) {
       const e = ifd + 2 + i * 12;
       const tag = v.getUint16(e, le);
-      if (tag !== 256 && tag !== 257) continue;
-      const value = v.getUint16(e + 2, le) === 3 ? v.getUint16(e + 8, le) : v.getUint32(e + 8, le);
-      if (tag === 256) width = value;
-      else height = value;
+      if (TIFF_TAGS.has(tag)) tags.set(tag, tiffValues(v, e, le));
+    }
+    const [width] = tags.get(256) ?? [];
+    const [height] = tags.get(257) ?? [];
+    // Some TIFF decoders read past a truncated file as zeros; PIL and libtiff refuse it.
+    const offsets = tags.get(273) ?? tags.get(324) ?? [];
+    const lengths = tags.get(279) ?? tags.get(325) ?? [];
+    const end = offsets.reduce((max, offset, i) => Math.max(max, offset + (lengths[i] ?? 0)), 0);
+    if (end > v.byteLength) {
+      throw new ImageError('CORRUPT_IMAGE', `Truncated TIFF image: its pixel data ends at byte ${end}, the input has ${v.byteLength}`);
     }
     return width !== undefined && height !== undefined ? [width, height] : undefined;
   },
@@ -176,6 +180,19 @@ export function* jpegSegments(v: DataView): Generator<JpegSegment> {
 /** SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC), which share the range. */
 export function isStartOfFrame(marker: number): boolean {
   return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+}
+
+/** Width, height, and where the strips or tiles are and how long: offsets 273/324, lengths 279/325. */
+const TIFF_TAGS = new Set([256, 257, 273, 279, 324, 325]);
+
+/** The SHORT or LONG values of a TIFF IFD entry, inline if they fit in 4 bytes. */
+function tiffValues(v: DataView, entry: number, le: boolean): number[] {
+  const short = v.getUint16(entry + 2, le) === 3;
+  const count = v.getUint32(entry + 4, le);
+  const size = short ? 2 : 4;
+  const at = count * size <= 4 ? entry + 8 : v.getUint32(entry + 8, le);
+  if (at + count * size > v.byteLength) throw new RangeError('TIFF values past the end of the data');
+  return Array.from({ length: count }, (_, i) => (short ? v.getUint16(at + i * size, le) : v.getUint32(at + i * size, le)));
 }
 
 function uint24(v: DataView, p: number): number {
