@@ -13,6 +13,7 @@ const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 1 << PRECISION_BITS;
 /** Accumulators start at 0.5 so the final shift rounds to nearest. */
 const HALF = 1 << (PRECISION_BITS - 1);
+// Sums are int32 (Math.imul, | 0) as in Pillow's C; with bilinear weights they stay below 2^31.
 
 /** A rectangle of the output image. */
 export interface Region {
@@ -95,25 +96,27 @@ function resampleHorizontal(src: RgbImage, c: Coefficients, firstRow: number, la
   const { first, count, weights, taps } = c;
   const input = src.data;
   const out = new Uint8Array(width * height * 3);
-  let o = 0;
-  for (let y = 0; y < height; y++) {
-    const row = (y + firstRow) * src.width * 3;
-    for (let x = 0; x < width; x++) {
-      const k = x * taps;
-      const n = count[x];
-      let p = row + first[x] * 3;
+  const inStride = src.width * 3;
+  const outStride = width * 3;
+  // Column by column, so that a column's few weights are reused down all the rows.
+  for (let x = 0; x < width; x++) {
+    const k = x * taps;
+    const n = count[x];
+    let p0 = firstRow * inStride + first[x] * 3;
+    let o = x * 3;
+    for (let y = 0; y < height; y++, p0 += inStride, o += outStride) {
       let r = HALF;
       let g = HALF;
       let b = HALF;
-      for (let t = 0; t < n; t++, p += 3) {
+      for (let t = 0, p = p0; t < n; t++, p += 3) {
         const w = weights[k + t];
-        r += input[p] * w;
-        g += input[p + 1] * w;
-        b += input[p + 2] * w;
+        r = (r + Math.imul(input[p], w)) | 0;
+        g = (g + Math.imul(input[p + 1], w)) | 0;
+        b = (b + Math.imul(input[p + 2], w)) | 0;
       }
-      out[o++] = clip8(r);
-      out[o++] = clip8(g);
-      out[o++] = clip8(b);
+      out[o] = clip8(r);
+      out[o + 1] = clip8(g);
+      out[o + 2] = clip8(b);
     }
   }
   return { width, height, data: out };
@@ -126,19 +129,16 @@ function resampleVertical(src: RgbImage, c: Coefficients, rowOffset: number): Rg
   const { first, count, weights, taps } = c;
   const input = src.data;
   const out = new Uint8Array(stride * height);
-  // Sums for one output row, built tap by tap so the input is read row-wise (cache friendly).
-  // Integer sums stay below 2^31, so the order of additions does not change the result.
-  const acc = new Float64Array(stride);
   for (let y = 0; y < height; y++) {
-    acc.fill(HALF);
     const k = y * taps;
-    for (let t = 0; t < count[y]; t++) {
-      const w = weights[k + t];
-      const row = (first[y] - rowOffset + t) * stride;
-      for (let i = 0; i < stride; i++) acc[i] += input[row + i] * w;
-    }
+    const n = count[y];
+    const row0 = (first[y] - rowOffset) * stride;
     const o = y * stride;
-    for (let i = 0; i < stride; i++) out[o + i] = clip8(acc[i]);
+    for (let i = 0; i < stride; i++) {
+      let sum = HALF;
+      for (let t = 0, p = row0 + i; t < n; t++, p += stride) sum = (sum + Math.imul(input[p], weights[k + t])) | 0;
+      out[o + i] = clip8(sum);
+    }
   }
   return { width: src.width, height, data: out };
 }
