@@ -166,18 +166,15 @@ for (let i = 0; i < 256; i++) {
 }
 
 function yccToRgb(data: Uint8Array): void {
+  const out = new Uint8ClampedArray(data.buffer, data.byteOffset, data.length); // clamps like range_limit
   for (let p = 0; p < data.length; p += 3) {
     const y = data[p];
     const cb = data[p + 1];
     const cr = data[p + 2];
-    data[p] = clamp(y + CR_R[cr]);
-    data[p + 1] = clamp(y + ((CB_G[cb] + CR_G[cr]) >> SCALE_BITS));
-    data[p + 2] = clamp(y + CB_B[cb]);
+    out[p] = y + CR_R[cr];
+    out[p + 1] = y + ((CB_G[cb] + CR_G[cr]) >> SCALE_BITS);
+    out[p + 2] = y + CB_B[cb];
   }
-}
-
-function clamp(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
 /**
