@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import * as info from './commands/info.js';
+import * as predict from './commands/predict.js';
+
+await yargs(hideBin(process.argv))
+  .scriptName('pytorch-infer')
+  .usage('$0 <command> [options]\n\nObject recognition on photos: top-k ImageNet-1k classes from a TorchScript model run by LibTorch.')
+  .command(predict)
+  .command(info)
+  .demandCommand(1, 'Name a command: predict, info')
+  .strict()
+  .wrap(Math.min(100, process.stdout.columns || 100))
+  .fail((msg, err) => {
+    // Usage mistakes exit 2, failures while running exit 1; neither prints a stack.
+    console.error(err ? `error: ${err.message}` : `error: ${msg}\nRun with --help for usage.`);
+    process.exit(err ? 1 : 2);
+  })
+  .help()
+  .version()
+  .parseAsync();

@@ -1,0 +1,28 @@
+// Options shared by every command that runs the model, so predict, serve and bench agree.
+import type { Argv } from 'yargs';
+import { BACKENDS, type BackendName } from '../backend.js';
+import type { ClassifierOptions } from '../classifier.js';
+import { DEFAULT_MAX_PIXELS, type DecoderName } from '../image/types.js';
+
+const DECODERS: readonly DecoderName[] = ['jimp', 'sharp'];
+
+export function modelOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .option('backend', { choices: BACKENDS, default: 'torchscript' as BackendName, describe: 'Inference runtime' })
+    .option('model', { type: 'string', describe: 'Model file (default: model/traced_model.pt, or model/mobilenet_v2.onnx with --backend onnx)' })
+    .option('labels', { type: 'string', describe: 'Class names, one per line (default: model/class_names.txt)' })
+    .option('decoder', { choices: DECODERS, default: 'jimp' as DecoderName, describe: 'Image decoder' })
+    .option('threads', { type: 'number', describe: 'Intra-op threads (default: CPUs available to this process)' })
+    .option('optimize', { type: 'boolean', default: true, describe: 'Graph optimisation at load (--no-optimize to turn off)' })
+    .option('max-pixels', { type: 'number', default: DEFAULT_MAX_PIXELS, describe: 'Refuse images with more pixels, before decoding' });
+}
+
+export function classifierOptions(argv: {
+  backend: BackendName; model?: string; labels?: string; decoder: DecoderName; threads?: number; optimize: boolean; maxPixels: number;
+}): ClassifierOptions {
+  if (argv.threads !== undefined && !(Number.isInteger(argv.threads) && argv.threads >= 1)) {
+    throw new Error(`--threads must be a positive integer, got ${argv.threads}`);
+  }
+  const { backend, model, labels, decoder, threads, optimize, maxPixels } = argv;
+  return { backend, model, labels, decoder, threads, optimize, maxPixels };
+}

@@ -1,0 +1,98 @@
+// The CLI as a user runs it: a child process, real photos, the genuine model.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { packagePath } from '../src/paths.js';
+import { photos, SAMPLES_DIR, trueIndex } from './helpers.js';
+
+const CLI = packagePath('dist', 'cli.js');
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('pytorch-infer CLI', () => {
+  it('prints the top-3 of each photo, loading the model once', async () => {
+    const files = photos(SAMPLES_DIR);
+    const { code, stdout } = await cli('predict', ...files);
+    assert.equal(code, 0);
+    const blocks = stdout.trim().split(/\n(?=\S)/);
+    assert.equal(blocks.length, files.length);
+    for (const [i, block] of blocks.entries()) {
+      const [name, ...rows] = block.split('\n');
+      assert.equal(name, files[i]);
+      assert.equal(rows.length, 3);
+      for (const row of rows) assert.match(row, /^ {2}\S.*\s+\d+\.\d%$/);
+    }
+  });
+
+  it('prints JSON lines with --json and honours --top and --decoder', async () => {
+    for (const decoder of ['jimp', 'sharp']) {
+      const files = photos(SAMPLES_DIR);
+      const { code, stdout } = await cli('predict', '--json', '--top', '5', '--decoder', decoder, ...files);
+      assert.equal(code, 0);
+      const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(lines.length, files.length);
+      for (const [i, line] of lines.entries()) {
+        assert.equal(line.file, files[i]);
+        assert.equal(line.predictions.length, 5);
+        assert.equal(line.predictions[0].index, trueIndex(files[i]), `${decoder}: ${files[i]}`);
+        assert.deepEqual(Object.keys(line.predictions[0]).sort(), ['index', 'label', 'probability']);
+      }
+    }
+  });
+
+  it('reports a bad photo, still prints the others, and exits non-zero', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pytorch-infer-'));
+    const text = join(dir, 'notes.jpg');
+    writeFileSync(text, 'not a photo');
+    const good = photos(SAMPLES_DIR)[0];
+    const { code, stdout } = await cli('predict', '--json', join(dir, 'missing.jpg'), text, good);
+    assert.equal(code, 1);
+    const [missing, notImage, ok] = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.match(missing.error, /no such file/);
+    assert.match(notImage.error, /not an image/i);
+    assert.equal(ok.predictions[0].index, trueIndex(good));
+  });
+
+  it('fails clearly on a missing model and on usage errors', async () => {
+    const missing = await cli('predict', '--model', '/nonexistent.pt', photos(SAMPLES_DIR)[0]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /error: model file not found: \/nonexistent\.pt/);
+    assert.doesNotMatch(missing.stderr, /at .*\.js:\d+/, 'no stack trace');
+    const usage = await cli('predict');
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /Not enough non-option arguments|photos/);
+    const badTop = await cli('predict', '--top', '0', photos(SAMPLES_DIR)[0]);
+    assert.equal(badTop.code, 1);
+    assert.match(badTop.stderr, /--top must be a positive integer/);
+  });
+
+  it('prints info: LibTorch version, model sha256, threads', async () => {
+    const { code, stdout } = await cli('info', '--json', '--threads', '1');
+    assert.equal(code, 0);
+    const info = JSON.parse(stdout);
+    assert.match(info.runtime, /^LibTorch 2\.\d+/);
+    assert.match(info.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(info.threads, 1);
+    assert.equal(info.labels, 1000);
+  });
+
+  it('has --help on every command', async () => {
+    for (const args of [['--help'], ['predict', '--help'], ['info', '--help']]) {
+      const { code, stdout } = await cli(...args);
+      assert.equal(code, 0);
+      assert.match(stdout, /pytorch-infer/);
+    }
+  });
+});

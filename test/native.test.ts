@@ -1,0 +1,96 @@
+// The native addon on its own: loading, forward, errors, threads, memory.
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { native } from '../src/native.js';
+import { packagePath } from '../src/paths.js';
+
+const FLOAT = packagePath('model', 'traced_model.pt');
+const INT8 = packagePath('model', 'mobilenet_v2_quantized_scripted.pt');
+const image = (n: number) => new Float32Array(n * 3 * 224 * 224).fill(0.5);
+
+describe('native addon', () => {
+  const addon = native();
+
+  it('reports the LibTorch version it was built with', () => {
+    assert.match(addon.libtorchVersion, /^2\.\d+\.\d+/);
+  });
+
+  it('runs a batch off the event loop and returns logits with their shape', async () => {
+    const module = await addon.load(FLOAT, true);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const out = await module.forward(image(8), [8, 3, 224, 224]);
+    clearInterval(timer);
+    assert.deepEqual(out.shape, [8, 1000]);
+    assert.equal(out.data.length, 8000);
+    assert.ok(out.data.every(Number.isFinite));
+    assert.ok(ticks > 0, 'the event loop kept turning during forward');
+    module.close();
+  });
+
+  it('gives the same logits with and without graph optimisation', async () => {
+    const [plain, optimized] = await Promise.all([addon.load(FLOAT, false), addon.load(FLOAT, true)]);
+    const x = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i) * 2);
+    const a = await plain.forward(x, [1, 3, 224, 224]);
+    const b = await optimized.forward(x, [1, 3, 224, 224]);
+    const maxDiff = a.data.reduce((m, v, i) => Math.max(m, Math.abs(v - b.data[i])), 0);
+    assert.ok(maxDiff < 1e-3, `max |Δlogit| ${maxDiff}`);
+    plain.close();
+    optimized.close();
+  });
+
+  it('loads a third-party int8 TorchScript artifact unchanged', async () => {
+    const module = await addon.load(INT8, true);
+    const out = await module.forward(image(1), [1, 3, 224, 224]);
+    assert.deepEqual(out.shape, [1, 1000]);
+    module.close();
+  });
+
+  it('turns every bad call into a JS error, never an abort', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pytorch-infer-'));
+    const corrupt = join(dir, 'corrupt.pt');
+    writeFileSync(corrupt, 'not a zip archive');
+    await assert.rejects(addon.load(join(dir, 'missing.pt'), true), /cannot load TorchScript model .*missing\.pt.*No such file/);
+    await assert.rejects(addon.load(corrupt, true), /cannot load TorchScript model .*corrupt\.pt/);
+    await assert.rejects((addon.load as (p: unknown) => Promise<unknown>)(42), /path must be a string/);
+
+    const module = await addon.load(FLOAT, true);
+    await assert.rejects(module.forward(image(1), [1, 4, 224, 224]), /has 150528 elements but shape needs 200704/);
+    await assert.rejects(module.forward(new Float32Array(4 * 224 * 224), [1, 4, 224, 224]), /forward failed: .*channels/s);
+    await assert.rejects(module.forward(image(1), [1, 3, 224, 0]), /shape\[3\] must be a positive integer/);
+    await assert.rejects(module.forward(image(1), [1, 3, 224, 224.5]), /shape\[3\] must be a positive integer/);
+    await assert.rejects(module.forward(image(1), []), /1 to 8 dimensions/);
+    await assert.rejects(module.forward(new Float64Array(3) as unknown as Float32Array, [3]), /must be a Float32Array/);
+    await assert.rejects(module.forward(image(1), 'x' as unknown as number[]), /shape must be an array/);
+    module.close();
+    await assert.rejects(module.forward(image(1), [1, 3, 224, 224]), /after close\(\)/);
+    assert.throws(() => new (addon as unknown as { TorchModule: new () => unknown }).TorchModule(), /use load\(path\)/);
+  });
+
+  it('sets intra-op threads process-wide and refuses nonsense', () => {
+    const before = addon.numThreads();
+    addon.setNumThreads(1);
+    assert.equal(addon.numThreads(), 1);
+    addon.setNumThreads(before);
+    assert.throws(() => addon.setNumThreads(0), /integer from 1 to 1024/);
+    assert.throws(() => addon.setNumThreads(1.5), /integer from 1 to 1024/);
+  });
+
+  it('keeps memory flat over thousands of forwards', async () => {
+    const module = await addon.load(FLOAT, true);
+    const x = image(1);
+    const run = async (n: number) => {
+      for (let i = 0; i < n; i++) await module.forward(x, [1, 3, 224, 224]);
+    };
+    await run(200); // allocator and JIT caches settle
+    const before = process.memoryUsage().rss;
+    await run(2000);
+    const grown = (process.memoryUsage().rss - before) / 2 ** 20;
+    module.close();
+    // A leak of one input (600 KB) or one output (4 KB) per forward would add 1.2 GB or 8 MB.
+    assert.ok(grown < 8, `RSS grew by ${grown.toFixed(1)} MB over 2000 forwards`);
+  });
+});
