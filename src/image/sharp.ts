@@ -38,7 +38,8 @@ export const sharpDecoder: Decoder = {
       }
       if (format === 'gif') return await gifFrame(image, gifTransparentColour(bytes));
       const { data, info } = await image.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-      return { width: info.width, height: info.height, data };
+      // A plain Uint8Array view, like the other paths return, keeps the resize loops monomorphic.
+      return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
     } catch (e) {
       throw corrupt(format.toUpperCase(), e);
     }

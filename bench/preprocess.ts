@@ -1,0 +1,82 @@
+/*
+ * Decode + preprocess time per photo for each decoder, and the distance from PIL's tensors.
+ *   node --import tsx bench/preprocess.ts [photoDir] [referenceTensorDir]
+ * Defaults to the test fixtures: 100 ImageNet photos, reference tensors for some of them.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { getDecoder, preprocess, type DecoderName } from '../src/image/index.js';
+
+const fixtures = new URL('../test/fixtures/', import.meta.url).pathname;
+const photoDir = process.argv[2] ?? join(fixtures, 'imagenet-sample-100');
+const referenceDir = process.argv[3] ?? join(fixtures, 'reference', 'tensors');
+const DECODERS: DecoderName[] = ['jimp', 'sharp'];
+const WARMUP = 5;
+
+const photos = readdirSync(photoDir)
+  .filter((f) => /\.jpe?g$/i.test(f))
+  .sort()
+  .map((f) => ({ stem: basename(f, extname(f)), bytes: new Uint8Array(readFileSync(join(photoDir, f))) }));
+if (photos.length === 0) throw new Error(`no photos in ${photoDir}`);
+
+const rows = [];
+for (const name of DECODERS) {
+  const decoder = getDecoder(name);
+  const limits = { maxPixels: 40_000_000 };
+  for (const { bytes } of photos.slice(0, WARMUP)) preprocess(await decoder.decode(bytes, limits));
+
+  const decodeMs: number[] = [];
+  const preprocessMs: number[] = [];
+  const totalMs: number[] = [];
+  const deltas: { mean: number; max: number }[] = [];
+  for (const { stem, bytes } of photos) {
+    const t0 = performance.now();
+    const image = await decoder.decode(bytes, limits);
+    const t1 = performance.now();
+    const tensor = preprocess(image);
+    const t2 = performance.now();
+    decodeMs.push(t1 - t0);
+    preprocessMs.push(t2 - t1);
+    totalMs.push(t2 - t0);
+    const reference = join(referenceDir, `${stem}.f32`);
+    if (existsSync(reference)) deltas.push(distance(tensor, readF32(reference)));
+  }
+  rows.push({
+    decoder: name,
+    'decode ms (median)': round(quantile(decodeMs, 0.5)),
+    'preprocess ms (median)': round(quantile(preprocessMs, 0.5)),
+    'total ms (median)': round(quantile(totalMs, 0.5)),
+    'total ms (p90)': round(quantile(totalMs, 0.9)),
+    'mean |Δ| vs PIL': deltas.length ? (deltas.reduce((s, d) => s + d.mean, 0) / deltas.length).toExponential(2) : '–',
+    'max |Δ| vs PIL': deltas.length ? Math.max(...deltas.map((d) => d.max)).toFixed(4) : '–',
+    'reference photos': deltas.length,
+  });
+}
+console.log(`${photos.length} photos from ${photoDir}, one at a time, after ${WARMUP} warm-up decodes`);
+console.table(rows);
+
+function readF32(path: string): Float32Array {
+  const buf = readFileSync(path);
+  return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+}
+
+function distance(a: Float32Array, b: Float32Array): { mean: number; max: number } {
+  if (a.length !== b.length) throw new Error(`tensor length ${a.length} vs reference ${b.length}`);
+  let sum = 0;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    sum += d;
+    if (d > max) max = d;
+  }
+  return { mean: sum / a.length, max };
+}
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
