@@ -29,7 +29,13 @@ export function dropAlpha(rgba: Uint8Array, width: number, height: number, trans
  * greyscale as mode I;16, whose conversion clips at 255 instead of scaling (`greyscale`: the
  * first sample of each pixel is that grey value).
  */
-export function from16Bit(samples: Uint16Array, width: number, height: number, stride: number, greyscale: boolean): RgbImage {
+export function from16Bit(
+  samples: Uint16Array,
+  width: number,
+  height: number,
+  stride: number,
+  greyscale: boolean,
+): RgbImage {
   const data = new Uint8Array(width * height * 3);
   for (let i = 0, o = 0; o < data.length; i += stride, o += 3) {
     if (greyscale) {

@@ -52,15 +52,18 @@ export function readHeader(bytes: Uint8Array): ImageHeader {
   return { format, width, height };
 }
 
-export function sniffFormat(b: Uint8Array): ImageFormat | undefined {
+function sniffFormat(b: Uint8Array): ImageFormat | undefined {
   if (starts(b, 0, [0xff, 0xd8, 0xff])) return 'jpeg';
   if (starts(b, 0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
   if (ascii(b, 0, 'GIF87a') || ascii(b, 0, 'GIF89a')) return 'gif';
-  if (ascii(b, 0, 'BM') && b.length >= 6) return 'bmp';
+  if (ascii(b, 0, 'BM') && BMP_HEADER_SIZES.has(b[14] | (b[15] << 8))) return 'bmp';
   if (starts(b, 0, [0x49, 0x49, 42, 0]) || starts(b, 0, [0x4d, 0x4d, 0, 42])) return 'tiff';
   if (ascii(b, 0, 'RIFF') && ascii(b, 8, 'WEBP')) return 'webp';
   return undefined;
 }
+
+/** The DIB header sizes of the BMP versions, to tell a BMP from text that starts with "BM". */
+const BMP_HEADER_SIZES = new Set([12, 16, 40, 52, 56, 64, 108, 124]);
 
 /** Images we recognise but do not decode, so the error can say so rather than "not an image". */
 function sniffUnsupported(b: Uint8Array): string | undefined {
@@ -106,7 +109,8 @@ const SIZE_READERS: Record<ImageFormat, SizeReader> = {
     const lengths = tags.get(279) ?? tags.get(325) ?? [];
     const end = offsets.reduce((max, offset, i) => Math.max(max, offset + (lengths[i] ?? 0)), 0);
     if (end > v.byteLength) {
-      throw new ImageError('CORRUPT_IMAGE', `Truncated TIFF image: its pixel data ends at byte ${end}, the input has ${v.byteLength}`);
+      const message = `Truncated TIFF image: its pixel data ends at byte ${end}, the input has ${v.byteLength}`;
+      throw new ImageError('CORRUPT_IMAGE', message);
     }
     return width !== undefined && height !== undefined ? [width, height] : undefined;
   },
@@ -159,10 +163,9 @@ export interface JpegSegment {
 export function* jpegSegments(v: DataView): Generator<JpegSegment> {
   let p = 2; // after SOI
   for (;;) {
-    if (v.getUint8(p) !== 0xff) throw new RangeError(`no JPEG marker at byte ${p}`);
     const marker = v.getUint8(p + 1);
-    if (marker === 0xff) {
-      p++; // fill byte
+    if (v.getUint8(p) !== 0xff || marker === 0xff) {
+      p++; // fill byte, or garbage that libjpeg skips too (with a warning)
     } else if (marker === 0xd9 || marker === 0xda) {
       return; // EOI, SOS
     } else if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {
@@ -192,7 +195,8 @@ function tiffValues(v: DataView, entry: number, le: boolean): number[] {
   const size = short ? 2 : 4;
   const at = count * size <= 4 ? entry + 8 : v.getUint32(entry + 8, le);
   if (at + count * size > v.byteLength) throw new RangeError('TIFF values past the end of the data');
-  return Array.from({ length: count }, (_, i) => (short ? v.getUint16(at + i * size, le) : v.getUint32(at + i * size, le)));
+  const value = (i: number) => (short ? v.getUint16(at + i * size, le) : v.getUint32(at + i * size, le));
+  return Array.from({ length: count }, (_, i) => value(i));
 }
 
 function uint24(v: DataView, p: number): number {

@@ -12,7 +12,9 @@ const DECODERS: Record<DecoderName, Decoder> = { jimp: jimpDecoder, sharp: sharp
 
 export function getDecoder(name: DecoderName): Decoder {
   const decoder = DECODERS[name];
-  if (decoder === undefined) throw new RangeError(`unknown decoder "${name}"; expected one of: ${Object.keys(DECODERS).join(', ')}`);
+  if (decoder === undefined) {
+    throw new RangeError(`unknown decoder "${name}"; expected one of: ${Object.keys(DECODERS).join(', ')}`);
+  }
   return decoder;
 }
 

@@ -17,7 +17,7 @@ export const jimpDecoder: Decoder = {
   async decode(bytes, limits) {
     const { format } = checkHeader(bytes, limits);
     if (format === 'webp') {
-      throw new ImageError('UNSUPPORTED_FORMAT', 'WebP images are not supported by the jimp decoder; use the sharp decoder');
+      throw new ImageError('UNSUPPORTED_FORMAT', 'WebP images are not supported by the jimp decoder; use sharp');
     }
     try {
       if (format === 'jpeg') return decodeJpeg(bytes, limits.maxPixels);

@@ -19,7 +19,7 @@ interface Component {
 
 interface JpegInfo {
   readonly components: readonly Component[];
-  /** libjpeg's guess (jdapimin.c) of whether 3 components are YCbCr or RGB. */
+  /** Whether 3 components are YCbCr (or RGB), as libjpeg decides it (jdapimin.c). */
   readonly ycbcr: boolean;
   /** Byte offset of the Adobe segment's transform flag, if there is one. */
   readonly adobeTransformAt?: number;
@@ -35,7 +35,7 @@ export function decodeJpeg(bytes: Uint8Array, maxPixels: number): RgbImage {
     formatAsRGBA: false,
     colorTransform: false,
     maxResolutionInMP: maxPixels / 1e6,
-    // jpeg-js refuses to allocate more than this; ~13 bytes a pixel covers coefficients and planes.
+    // jpeg-js refuses to allocate more than this; 16 bytes a pixel covers coefficients and planes.
     maxMemoryUsageInMB: Math.max(512, Math.ceil((maxPixels * 16) / 2 ** 20)),
   });
   // 1 component: grey, already replicated to RGB. 4 components: CMYK, which jpeg-js converts.
@@ -69,8 +69,9 @@ function readJpegInfo(bytes: Uint8Array): JpegInfo {
       orientation = exifOrientation(new DataView(bytes.buffer, bytes.byteOffset + start + 6, end - start - 6));
     }
   }
-  const ids = components.map((c) => c.id).join();
-  const ycbcr = jfif || (adobeTransformAt !== undefined ? bytes[adobeTransformAt] !== 0 : ids !== '82,71,66'); // 'R','G','B'
+  // libjpeg's rule: JFIF means YCbCr, else the Adobe flag decides, else the component IDs.
+  const rgbIds = components.map((c) => c.id).join() === '82,71,66'; // 'R', 'G', 'B'
+  const ycbcr = jfif || (adobeTransformAt !== undefined ? bytes[adobeTransformAt] !== 0 : !rgbIds);
   return { components, ycbcr, adobeTransformAt, orientation: orientation ?? 1 };
 }
 

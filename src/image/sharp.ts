@@ -27,19 +27,27 @@ export const sharpDecoder: Decoder = {
       const { space, channels, depth } = await image.metadata();
       if (space === 'cmyk') {
         // Skip libvips's ICC-managed CMYK conversion and do PIL's arithmetic one.
-        const { data, info } = await image.pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true });
+        const { data, info } = await image
+          .pipelineColourspace('cmyk')
+          .toColourspace('cmyk')
+          .raw()
+          .toBuffer({ resolveWithObject: true });
         return cmykToRgb(data, info.width, info.height);
       }
       if (depth === 'ushort' && channels === 1) {
         // PIL's mode I;16, which it converts to RGB by clipping rather than scaling.
-        const { data, info } = await image.toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+        const { data, info } = await image
+          .toColourspace('grey16')
+          .raw({ depth: 'ushort' })
+          .toBuffer({ resolveWithObject: true });
         const samples = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
         return from16Bit(samples, info.width, info.height, 1, true);
       }
       if (format === 'gif') return await gifFrame(image, gifTransparentColour(bytes));
       const { data, info } = await image.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
       // A plain Uint8Array view, like the other paths return, keeps the resize loops monomorphic.
-      return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+      const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
+      return { width: info.width, height: info.height, data: pixels };
     } catch (e) {
       throw corrupt(format.toUpperCase(), e);
     }
