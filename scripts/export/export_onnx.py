@@ -4,8 +4,9 @@
 
 Input `input`: float32 [batch, 3, 224, 224] (dynamic batch), RGB, ImageNet mean/std normalised.
 Output `logits`: float32 [batch, 1000]. Uses torch's classic TorchScript-based exporter
-(`dynamo=False`): deterministic, one graph (Conv with BatchNorm folded in, Clip for ReLU6, Gemm). The file is checked
-with onnx.checker, and onnxruntime's logits must match torch's within --atol (1e-4) at batch 1 and 3.
+(`dynamo=False`): deterministic, one graph (Conv with BatchNorm folded in, Clip for ReLU6, Gemm).
+The file is checked with onnx.checker, and onnxruntime's logits must match torch's within --atol
+(1e-4) at batch 1 and 3.
 """
 from __future__ import annotations
 
