@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { getDecoder, ImageError, readHeader, type ImageErrorCode, type RgbImage } from '../src/image/index.js';
+import { PHOTOS, pngHeader } from './image-fixtures.js';
+
+const DECODERS = ['jimp', 'sharp'] as const;
+const LIMITS = { maxPixels: 40_000_000 };
+const PHOTO = 'n01440764_tench.JPEG'; // 500×375, 4:4:4
+const photo = () => new Uint8Array(readFileSync(join(PHOTOS, PHOTO)));
+
+/** Bytes that start with no image signature: a fixed pseudo-random sequence. */
+function randomBytes(n: number): Uint8Array {
+  let state = 0x2545f491;
+  return Uint8Array.from({ length: n }, () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return state & 0xff;
+  });
+}
+
+/** The photo with an EXIF segment (just IFD0 with the Orientation tag) inserted after SOI. */
+function withOrientation(jpeg: Uint8Array, orientation: number): Uint8Array {
+  const tiff = [0x49, 0x49, 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, orientation, 0, 0, 0, 0, 0, 0, 0];
+  const payload = [...Buffer.from('Exif\0\0', 'latin1'), ...tiff];
+  const app1 = [0xff, 0xe1, (payload.length + 2) >> 8, (payload.length + 2) & 0xff, ...payload];
+  return Buffer.concat([jpeg.subarray(0, 2), Uint8Array.from(app1), jpeg.subarray(2)]);
+}
+
+/** Where output pixel (x, y) comes from for each orientation, as PIL's exif_transpose turns it. */
+const SOURCE_PIXEL: Record<number, (x: number, y: number, w: number, h: number) => [number, number]> = {
+  1: (x, y) => [x, y],
+  2: (x, y, w) => [w - 1 - x, y], // FLIP_LEFT_RIGHT
+  3: (x, y, w, h) => [w - 1 - x, h - 1 - y], // ROTATE_180
+  4: (x, y, _w, h) => [x, h - 1 - y], // FLIP_TOP_BOTTOM
+  5: (x, y) => [y, x], // TRANSPOSE
+  6: (x, y, _w, h) => [y, h - 1 - x], // ROTATE_270 (90° clockwise)
+  7: (x, y, w, h) => [w - 1 - y, h - 1 - x], // TRANSVERSE
+  8: (x, y, w) => [w - 1 - y, x], // ROTATE_90 (90° counter-clockwise)
+};
+
+async function rejectsWith(promise: Promise<unknown>, code: ImageErrorCode, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (e: unknown) => {
+    assert.ok(e instanceof ImageError, `expected an ImageError, got ${e}`);
+    assert.equal(e.code, code, e.message);
+    if (message) assert.match(e.message, message);
+    return true;
+  });
+}
+
+describe('bad input gives an ImageError with the right code, quickly', () => {
+  for (const name of DECODERS) {
+    const decoder = getDecoder(name);
+    it(`${name}`, async () => {
+      const jpeg = photo();
+      const cases: [string, Uint8Array, ImageErrorCode, RegExp?][] = [
+        ['0 bytes', new Uint8Array(0), 'EMPTY_INPUT', /empty/],
+        ['a text file', new TextEncoder().encode('hello, I am not a photo\n'), 'NOT_AN_IMAGE', /not an image/],
+        ['random bytes', randomBytes(4096), 'NOT_AN_IMAGE'],
+        ['the first half of a JPEG', jpeg.subarray(0, jpeg.length >> 1), 'CORRUPT_IMAGE', /truncated/],
+        ['the first 100 bytes of a JPEG', jpeg.subarray(0, 100), 'CORRUPT_IMAGE'],
+        ['a PNG claiming 100000×100000', pngHeader(100_000, 100_000), 'TOO_MANY_PIXELS', /100000×100000 = 10000 MP, over the 40 MP limit/],
+        ['a PNG claiming 0×10', pngHeader(0, 10), 'CORRUPT_IMAGE'],
+        ['a PNG with no pixel data', pngHeader(64, 64), 'CORRUPT_IMAGE'],
+      ];
+      for (const [what, bytes, code, message] of cases) {
+        const start = performance.now();
+        await rejectsWith(decoder.decode(bytes, LIMITS), code, message);
+        assert.ok(performance.now() - start < 200, `${what} took ${performance.now() - start} ms`);
+      }
+    });
+  }
+
+  it('maxPixels applies to real photos too', async () => {
+    for (const name of DECODERS) {
+      await rejectsWith(getDecoder(name).decode(photo(), { maxPixels: 100_000 }), 'TOO_MANY_PIXELS', /500×375 = 0\.2 MP, over the 0\.1 MP limit/);
+    }
+  });
+
+  it('jimp has no WebP decoder and says so', async () => {
+    const webp = await sharp(photo()).webp().toBuffer();
+    await rejectsWith(getDecoder('jimp').decode(webp, LIMITS), 'UNSUPPORTED_FORMAT', /WebP/);
+    assert.equal((await getDecoder('sharp').decode(webp, LIMITS)).width, 500);
+  });
+});
+
+describe('readHeader', () => {
+  it('reads sizes without decoding', async () => {
+    const jpeg = photo();
+    const png = await sharp(jpeg).png().toBuffer();
+    const gif = await sharp(jpeg).gif().toBuffer();
+    const tiff = await sharp(jpeg).tiff().toBuffer();
+    const webp = await sharp(jpeg).webp().toBuffer();
+    const lossless = await sharp(jpeg).webp({ lossless: true }).toBuffer();
+    for (const [format, bytes] of [['jpeg', jpeg], ['png', png], ['gif', gif], ['tiff', tiff], ['webp', webp], ['webp', lossless]] as const) {
+      assert.deepEqual(readHeader(bytes), { format, width: 500, height: 375 });
+    }
+    assert.deepEqual(readHeader(pngHeader(100_000, 100_000)), { format: 'png', width: 100_000, height: 100_000 });
+  });
+});
+
+describe('EXIF orientation is applied once, as PIL does', () => {
+  for (const name of DECODERS) {
+    it(`${name}: all eight orientations`, async () => {
+      const decoder = getDecoder(name);
+      const jpeg = photo();
+      const upright = await decoder.decode(jpeg, LIMITS);
+      for (let orientation = 1; orientation <= 8; orientation++) {
+        const turned = await decoder.decode(withOrientation(jpeg, orientation), LIMITS);
+        assert.deepEqual(turned.data, expectedPixels(upright, orientation).data, `orientation ${orientation}`);
+      }
+    });
+  }
+});
+
+function expectedPixels(src: RgbImage, orientation: number): RgbImage {
+  const swap = orientation >= 5;
+  const width = swap ? src.height : src.width;
+  const height = swap ? src.width : src.height;
+  const data = new Uint8Array(src.data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const [sx, sy] = SOURCE_PIXEL[orientation](x, y, src.width, src.height);
+      data.set(src.data.subarray((sy * src.width + sx) * 3, (sy * src.width + sx) * 3 + 3), (y * width + x) * 3);
+    }
+  }
+  return { width, height, data };
+}

@@ -1,0 +1,55 @@
+// Test data for the image pipeline: committed photos and PIL's tensors for them.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+
+const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
+export const PHOTOS = join(FIXTURES, 'imagenet-sample-100');
+/** <photo stem>.f32: the torchvision/PIL tensor of that photo. */
+export const TENSORS = join(FIXTURES, 'reference', 'tensors');
+/** One file per input format, described by manifest.json. */
+export const FORMATS = join(FIXTURES, 'reference', 'formats');
+
+const TENSOR_LENGTH = 3 * 224 * 224;
+
+export function referenceTensors(): string[] {
+  return existsSync(TENSORS) ? readdirSync(TENSORS).filter((f) => /^n\d{8}_.*\.f32$/.test(f)).sort() : [];
+}
+
+export function readTensor(path: string): Float32Array {
+  const buf = readFileSync(path);
+  assert.equal(buf.length, TENSOR_LENGTH * 4, `${path} is not a 3×224×224 float32 tensor`);
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+}
+
+export function distance(a: Float32Array, b: Float32Array): { mean: number; max: number } {
+  assert.equal(a.length, b.length);
+  let sum = 0;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    sum += d;
+    if (d > max) max = d;
+  }
+  return { mean: sum / a.length, max };
+}
+
+/** A PNG signature and IHDR claiming width×height, followed by a token IDAT. */
+export function pngHeader(width: number, height: number): Uint8Array {
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    return Buffer.concat([length, Buffer.from(type), data, Buffer.alloc(4)]); // CRC unchecked here
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  return Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(16))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
