@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Classifier } from '../src/index.js';
 import { packagePath } from '../src/paths.js';
-import { photos, pngHeader, SAMPLES_DIR, trueIndex } from './helpers.js';
+import { photos, SAMPLES_DIR, trueIndex } from './helpers.js';
+import { pngHeader } from './image-fixtures.js';
 
 
 const reference = JSON.parse(readFileSync(packagePath('test', 'fixtures', 'reference', 'reference.json'), 'utf8'));
@@ -61,7 +62,7 @@ describe('Classifier', () => {
   it('refuses bad inputs with clear errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pytorch-infer-'));
     const jpeg = readFileSync(photos(SAMPLES_DIR)[0]);
-    const cases: [string, Buffer | null, RegExp][] = [
+    const cases: [string, Uint8Array | null, RegExp][] = [
       ['missing.jpg', null, /cannot read .*missing\.jpg: no such file/],
       ['empty.jpg', Buffer.alloc(0), /empty/i],
       ['text.jpg', Buffer.from('hello, I am not a photo\n'), /not an image/i],

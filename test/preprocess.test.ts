@@ -6,7 +6,9 @@ import { getDecoder, INPUT_SIZE, preprocess, type DecoderName, type RgbImage } f
 import { cropStart, resizedSize } from '../src/image/preprocess.js';
 import { resizeBilinear } from '../src/image/resize.js';
 
-import { distance, PHOTOS, readTensor, referenceTensors, TENSORS } from './image-fixtures.js';
+import { distance, FORMATS, PHOTOS, readTensor, referenceTensors, TENSORS } from './image-fixtures.js';
+
+const FIXTURES_REFERENCE = join(FORMATS, '..');
 
 const PLANE = INPUT_SIZE * INPUT_SIZE;
 
@@ -123,5 +125,23 @@ describe('decode + preprocess against the PIL pipeline on real photos', { skip: 
         assert.ok(mean <= bounds[name].mean && max <= bounds[name].max, `${stem}: mean |Δ| ${mean}, max ${max}`);
       }
     });
+  }
+});
+
+describe('every image mode and container gives PIL\'s tensor', () => {
+  const manifest = JSON.parse(readFileSync(join(FORMATS, 'manifest.json'), 'utf8')) as {
+    files: { file: string; format: string; mode: string; tensor: string }[];
+  };
+  // Lossless files decode to PIL's exact pixels; JPEGs differ only by jpeg-js's IDCT (jimp).
+  const bound = (decoder: DecoderName, format: string) => (decoder === 'jimp' && format === 'JPEG' ? 0.01 : 1e-6);
+  for (const name of ['jimp', 'sharp'] as const) {
+    for (const { file, format, mode, tensor } of manifest.files) {
+      it(`${name}: ${file} (${format} ${mode})`, async () => {
+        const bytes = new Uint8Array(readFileSync(join(FORMATS, file)));
+        const ours = preprocess(await getDecoder(name).decode(bytes, { maxPixels: 40_000_000 }));
+        const { mean } = distance(ours, readTensor(join(FIXTURES_REFERENCE, tensor)));
+        assert.ok(mean <= bound(name, format), `mean |Δ| ${mean}`);
+      });
+    }
   }
 });
