@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Classifier } from '../src/index.js';
 import { packagePath } from '../src/paths.js';
-import { photos, SAMPLES_DIR, trueIndex } from './helpers.js';
+import { photos, PHOTOS_DIR, SAMPLES_DIR, trueIndex } from './helpers.js';
 import { pngHeader } from './image-fixtures.js';
 
 
@@ -46,18 +46,22 @@ describe('Classifier', () => {
     }
   });
 
-  it('matches the Python/PIL reference on the 100 committed photos', async () => {
-    const files: string[] = reference.files;
-    let correct = 0;
-    let agree = 0;
-    for (const [i, name] of files.entries()) {
-      const [top] = await classifier.classify(join(packagePath('test', 'fixtures', 'imagenet-sample-100'), name), 1);
-      if (top.index === trueIndex(name)) correct++;
-      if (top.index === reference.photos[i].float.top5[0]) agree++;
-    }
-    assert.ok(agree >= 98, `top-1 agreement with the PIL reference: ${agree}/100`);
-    assert.ok(correct >= 83, `top-1 accuracy: ${correct}/100 (reference 85)`);
-  });
+  for (const decoder of ['jimp', 'sharp'] as const) {
+    it(`matches the Python/PIL reference on the 100 committed photos (${decoder})`, async () => {
+      const c = decoder === 'jimp' ? classifier : await Classifier.create({ decoder });
+      const files: string[] = reference.files;
+      let correct = 0;
+      let agree = 0;
+      for (const [i, name] of files.entries()) {
+        const [top] = await c.classify(join(PHOTOS_DIR, name), 1);
+        if (top.index === trueIndex(name)) correct++;
+        if (top.index === reference.photos[i].float.top5[0]) agree++;
+      }
+      if (c !== classifier) await c.close();
+      assert.ok(agree >= 98, `top-1 agreement with the PIL reference: ${agree}/100`);
+      assert.ok(correct >= 83, `top-1 accuracy: ${correct}/100 (reference 85)`);
+    });
+  }
 
   it('refuses bad inputs with clear errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pytorch-infer-'));
