@@ -3,6 +3,7 @@
 //   node scripts/build-native.mjs          cmake-js with CMakeLists.txt (what `npm install` runs)
 //   node scripts/build-native.mjs --gyp    node-gyp with binding.gyp (same sources, same result)
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,10 @@ try {
 
 if (process.argv.includes('--gyp')) {
   // binding.gyp asks scripts/libtorch.mjs again; LIBTORCH makes that answer immediate.
-  run(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js'), 'rebuild'], { ...process.env, LIBTORCH: prefix });
+  // Node's own headers, where its installation has them, spare node-gyp a download.
+  const nodeDir = join(dirname(process.execPath), '..');
+  const local = existsSync(join(nodeDir, 'include', 'node', 'node_api.h')) ? [`--nodedir=${nodeDir}`] : [];
+  run(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js'), 'rebuild', ...local], { ...process.env, LIBTORCH: prefix });
 } else {
   const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
   run(process.execPath, [cmakeJs, 'compile', '--CDCMAKE_PREFIX_PATH=' + join(prefix, 'share', 'cmake'), '--CDCMAKE_BUILD_TYPE=Release']);
