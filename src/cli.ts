@@ -3,12 +3,14 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import * as info from './commands/info.js';
 import * as predict from './commands/predict.js';
+import * as serve from './commands/serve.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('pytorch-infer')
   .usage('$0 <command> [options]\n\nObject recognition on photos: top-k ImageNet-1k classes from a TorchScript model run by LibTorch.')
   .command(predict)
   .command(info)
+  .command(serve)
   .demandCommand(1, 'Name a command: predict, info')
   .strict()
   .wrap(Math.min(100, process.stdout.columns || 100))

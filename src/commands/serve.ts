@@ -1,0 +1,74 @@
+import type { Argv } from 'yargs';
+import { Classifier } from '../classifier.js';
+import { availableCpus } from '../cpus.js';
+import { createServer } from '../server/app.js';
+import { classifierOptions, modelOptions } from './options.js';
+
+export const command = 'serve';
+export const describe = 'Run the HTTP inference service (v1 JSON API, KServe/Triton v2, metrics, web page)';
+
+const MiB = 1024 * 1024;
+
+export function builder(yargs: Argv) {
+  return modelOptions(yargs)
+    .env('PYTORCH_INFER') // every flag also as PYTORCH_INFER_<FLAG>, e.g. PYTORCH_INFER_PORT=9000
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 in a container)' })
+    .option('port', { type: 'number', default: 8080, describe: 'Port to listen on (0: any free port)' })
+    .option('model-name', { type: 'string', describe: 'Model name in v2 URLs (default: model file name without extension)' })
+    .option('model-version', { type: 'string', default: '1', describe: 'Model version reported and accepted in v2 URLs' })
+    .option('max-batch', { type: 'number', default: 8, describe: 'Images per forward across concurrent requests (1: no batching)' })
+    .option('max-delay-ms', { type: 'number', default: 5, describe: 'How long an image may wait at an idle model for a batch to fill' })
+    .option('max-queue', { type: 'number', default: 256, describe: 'Images accepted and unanswered before new requests get 503' })
+    .option('decode-workers', { type: 'number', describe: 'Decoder worker threads (default: half the available CPUs, at least 1)' })
+    .option('max-body', { type: 'number', default: 32 * MiB, describe: 'Largest request body in bytes (413 beyond)' })
+    .option('timeout-ms', { type: 'number', default: 30_000, describe: 'Answer 503 to a request not done by then; 408 to a body not received by then' })
+    .option('log-level', { choices: ['fatal', 'error', 'warn', 'info', 'debug'], default: 'info', describe: 'Server log level' })
+    .example('$0 serve --decoder sharp --port 9000', 'serve on port 9000 with the sharp decoder')
+    .example('PYTORCH_INFER_MAX_BATCH=1 $0 serve', 'serve without batching');
+}
+
+type Args = Awaited<ReturnType<typeof builder>['argv']>;
+
+export async function handler(argv: Args): Promise<void> {
+  for (const flag of ['port', 'maxBatch', 'maxDelayMs', 'maxQueue', 'maxBody', 'timeoutMs', 'decodeWorkers'] as const) {
+    const value = argv[flag];
+    const min = flag === 'port' || flag === 'maxDelayMs' ? 0 : 1;
+    if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new Error(`--${kebab(flag)} must be an integer ≥ ${min}, got ${value}`);
+  }
+  // The split: LibTorch's intra-op threads get every CPU (the forward is most of an image's
+  // cost), and the decoders half as many. They overlap only while a batch runs as the next
+  // one is decoded, so the oversubscription is bounded and keeps the model fed.
+  const cpus = availableCpus();
+  const options = classifierOptions(argv);
+  const settings = {
+    ...options,
+    threads: options.threads ?? cpus,
+    decodeWorkers: argv.decodeWorkers ?? Math.max(1, Math.floor(cpus / 2)),
+    host: argv.host,
+    port: argv.port,
+    modelName: argv.modelName,
+    modelVersion: argv.modelVersion,
+    maxBatch: argv.maxBatch,
+    maxDelayMs: argv.maxDelayMs,
+    maxQueue: argv.maxQueue,
+    maxBody: argv.maxBody,
+    timeoutMs: argv.timeoutMs,
+  };
+  console.log(`pytorch-infer serve: ${Object.entries(settings).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+
+  const classifier = await Classifier.create({ ...options, threads: settings.threads });
+  const app = await createServer(classifier, { ...settings, logger: { level: argv.logLevel } });
+  const address = await app.listen({ host: argv.host, port: argv.port });
+  console.log(`listening on ${address}`);
+
+  const shutdown = async (signal: string) => {
+    console.log(`${signal}: not ready, finishing requests in flight`);
+    await app.close();
+    console.log('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

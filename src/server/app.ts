@@ -1,0 +1,82 @@
+// The HTTP service: fastify with the v1 and v2 routes, metrics, OpenAPI and the web page,
+// over one Engine. createServer gives a ready-to-listen instance; close() drains it.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import { basename, extname } from 'node:path';
+import type { Classifier } from '../classifier.js';
+import type { ServiceContext } from './context.js';
+import { Engine, type EngineOptions } from './engine.js';
+import { installErrorHandler } from './errors.js';
+import { Metrics } from './metrics.js';
+import { pageRoutes } from './routes/page.js';
+import { v1Routes } from './routes/v1.js';
+import { v2Routes } from './routes/v2.js';
+
+export interface ServerOptions extends EngineOptions {
+  /** Name in v2 URLs and answers; default: the model file's name without extension. */
+  modelName?: string;
+  modelVersion: string;
+  /** Largest request body in bytes (413 beyond). */
+  maxBody: number;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/**
+ * Builds the service around a loaded classifier (Classifier.create has warmed the model up)
+ * and warms the decoder workers; readiness is true from then until close() starts.
+ * The server owns the classifier from here on: close() closes it.
+ */
+export async function createServer(classifier: Classifier, options: ServerOptions): Promise<FastifyInstance> {
+  const { backend } = classifier;
+  const model = {
+    name: options.modelName ?? basename(backend.model, extname(backend.model)),
+    version: options.modelVersion,
+    backend: backend.name,
+    decoder: classifier.decoder,
+    threads: backend.threads,
+    maxBatch: Math.min(options.maxBatch, backend.maxBatch),
+  };
+  const metrics = new Metrics(model);
+  const engine = new Engine(classifier, options, metrics);
+  await engine.warmUp();
+
+  let closing = false;
+  const context: ServiceContext = { engine, metrics, model, labels: classifier.labels, isReady: () => !closing };
+
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // The metrics count requests; a log line for each would cost throughput.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.maxBody,
+    requestTimeout: options.timeoutMs, // a client that takes longer to send its body gets 408
+  });
+  installErrorHandler(app);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, method: request.method, status: reply.statusCode });
+    metrics.requestSeconds.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  });
+  // New requests get 503 from fastify while closing; in-flight ones finish, then the engine drains.
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onClose', async () => engine.close());
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'pytorch-infer', description: 'ImageNet object recognition on photos', version: '1' },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+  await app.register(pageRoutes);
+  await app.register(v1Routes, { context, maxBody: options.maxBody });
+  await app.register(v2Routes, { context });
+  await app.ready();
+  return app;
+}

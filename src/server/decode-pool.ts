@@ -1,0 +1,97 @@
+// A fixed pool of worker threads that decode and preprocess images, so the event loop
+// only moves bytes: a 20 ms JPEG decode on the main thread would stall every connection.
+import { Worker } from 'node:worker_threads';
+import { ImageError, type ImageErrorCode, type LoadOptions } from '../image/index.js';
+
+export interface DecodeRequest {
+  id: number;
+  bytes: Uint8Array;
+  options: LoadOptions;
+}
+
+export type DecodeReply =
+  | { id: number; data: Float32Array; error?: undefined }
+  | { id: number; error: { message: string; code?: ImageErrorCode } };
+
+interface Pending {
+  resolve(data: Float32Array): void;
+  reject(err: Error): void;
+}
+
+// From dist/ the worker is plain .js. Under tsx (tests) it is .ts, and tsx registers its
+// loader only on the main thread, so the worker first registers it itself.
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./decode-worker.js', import.meta.url));
+  const url = new URL('./decode-worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+export class DecodePool {
+  readonly #workers: Worker[] = [];
+  /** Requests sent to each worker and not yet answered; a new one goes to the least busy. */
+  readonly #load: number[] = [];
+  readonly #pending = new Map<number, Pending & { worker: number }>();
+  #nextId = 0;
+  #closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly options: LoadOptions,
+  ) {
+    if (!(Number.isInteger(size) && size >= 1)) throw new RangeError(`decode pool size must be a positive integer, got ${size}`);
+    for (let i = 0; i < size; i++) this.#spawn(i);
+  }
+
+  /** Bytes → [3, 224, 224] float32; rejects with ImageError for bad images. */
+  decode(bytes: Uint8Array): Promise<Float32Array> {
+    if (this.#closed) return Promise.reject(new Error('the decode pool is closed'));
+    const worker = this.#load.indexOf(Math.min(...this.#load));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, worker });
+      this.#load[worker]++;
+      this.#workers[worker].postMessage({ id, bytes, options: this.options } satisfies DecodeRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+
+  #spawn(index: number): void {
+    const worker = startWorker();
+    worker.unref();
+    worker.on('message', (reply: DecodeReply) => this.#settle(reply));
+    // A crashed worker fails only its own requests and is replaced.
+    worker.on('error', (err) => this.#failWorker(index, err));
+    worker.on('exit', (code) => {
+      if (!this.#closed) {
+        this.#failWorker(index, new Error(`decode worker exited with code ${code}`));
+        this.#spawn(index);
+      }
+    });
+    this.#workers[index] = worker;
+    this.#load[index] = 0;
+  }
+
+  #settle(reply: DecodeReply): void {
+    const pending = this.#pending.get(reply.id);
+    if (!pending) return;
+    this.#pending.delete(reply.id);
+    this.#load[pending.worker]--;
+    if (reply.error === undefined) pending.resolve(reply.data);
+    else if (reply.error.code) pending.reject(new ImageError(reply.error.code, reply.error.message));
+    else pending.reject(new Error(reply.error.message));
+  }
+
+  #failWorker(index: number, err: Error): void {
+    for (const [id, pending] of this.#pending) {
+      if (pending.worker !== index) continue;
+      this.#pending.delete(id);
+      pending.reject(err);
+    }
+    this.#load[index] = 0;
+  }
+}

@@ -1,0 +1,129 @@
+// The inference engine behind every route: admission control, decoding in the worker pool,
+// and dynamic batching into the backend. Routes only translate HTTP to and from it.
+import { readFile } from 'node:fs/promises';
+import type { Classifier } from '../classifier.js';
+import { packagePath } from '../paths.js';
+import type { Tensor } from '../tensor.js';
+import { Batcher, type RowResult } from './batcher.js';
+import { DecodePool } from './decode-pool.js';
+import type { Metrics } from './metrics.js';
+
+export interface EngineOptions {
+  /** Rows per forward; the backend's own maxBatch caps it. 1 turns batching off. */
+  maxBatch: number;
+  maxDelayMs: number;
+  /** Images accepted and not yet answered (decoding or waiting), beyond which requests get 503. */
+  maxQueue: number;
+  decodeWorkers: number;
+  /** A request not answered by then gets 503; its rows still run (they cannot be recalled from a batch). */
+  timeoutMs: number;
+}
+
+/** Where one request's time went, in milliseconds. For several images: the slowest of each. */
+export interface Timings {
+  decode_ms: number;
+  queue_ms: number;
+  inference_ms: number;
+  batch_size: number;
+}
+
+export interface EngineResult {
+  /** One logits row per image, in request order. */
+  logits: Float32Array[];
+  timings: Timings;
+}
+
+/** Too much work in hand, or it took too long: the client should retry later (503). */
+export class OverloadedError extends Error {
+  override readonly name = 'OverloadedError';
+}
+
+export class Engine {
+  readonly #pool: DecodePool;
+  readonly #batcher: Batcher;
+  #inFlight = 0;
+
+  constructor(
+    readonly classifier: Classifier,
+    readonly options: EngineOptions,
+    private readonly metrics: Metrics,
+  ) {
+    const { backend } = classifier;
+    this.#pool = new DecodePool(options.decodeWorkers, { decoder: classifier.decoder, maxPixels: classifier.maxPixels });
+    this.#batcher = new Batcher((batch) => backend.forward(batch), {
+      maxBatch: Math.min(options.maxBatch, backend.maxBatch),
+      maxDelayMs: options.maxDelayMs,
+    }, metrics);
+  }
+
+  get maxBatch(): number {
+    return this.#batcher.options.maxBatch;
+  }
+
+  /** Loads the decoder in every worker, so the first request pays no start-up cost. */
+  async warmUp(): Promise<void> {
+    const photo = await readFile(packagePath('samples', 'n01530575_brambling.JPEG'));
+    await Promise.all(Array.from({ length: this.#pool.size }, () => this.#pool.decode(photo)));
+  }
+
+  /** Encoded images → logits, one row each. Rejects with ImageError if any image is bad. */
+  classify(images: readonly Uint8Array[]): Promise<EngineResult> {
+    return this.#admit(images.length, async () => {
+      const started = performance.now();
+      const rows = await Promise.all(images.map((bytes) => this.#decode(bytes)));
+      const decodeMs = performance.now() - started;
+      return this.#infer(rows, decodeMs);
+    });
+  }
+
+  /** Preprocessed rows [1, 3, 224, 224] → logits. */
+  forward(rows: readonly Tensor[]): Promise<EngineResult> {
+    return this.#admit(rows.length, () => this.#infer(rows, 0));
+  }
+
+  /** Finishes all accepted work, then stops the workers and the backend. */
+  async close(): Promise<void> {
+    await this.#batcher.drain();
+    await this.#pool.close();
+    await this.classifier.close();
+  }
+
+  async #decode(bytes: Uint8Array): Promise<Tensor> {
+    const end = this.metrics.decodeSeconds.startTimer();
+    const data = await this.#pool.decode(bytes).finally(end);
+    return { data, shape: [1, 3, 224, 224] };
+  }
+
+  async #infer(rows: readonly Tensor[], decodeMs: number): Promise<EngineResult> {
+    const results: RowResult[] = await Promise.all(this.#batcher.submit(rows));
+    return {
+      logits: results.map((r) => r.logits.data),
+      timings: {
+        decode_ms: round(decodeMs),
+        queue_ms: round(Math.max(...results.map((r) => r.queueMs))),
+        inference_ms: round(Math.max(...results.map((r) => r.inferenceMs))),
+        batch_size: Math.max(...results.map((r) => r.batchSize)),
+      },
+    };
+  }
+
+  async #admit<T>(images: number, work: () => Promise<T>): Promise<T> {
+    if (this.#inFlight + images > this.options.maxQueue) {
+      throw new OverloadedError(`too busy: ${this.#inFlight} images in hand, limit ${this.options.maxQueue}`);
+    }
+    this.#inFlight += images;
+    const done = work().finally(() => (this.#inFlight -= images));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new OverloadedError(`not answered within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+    });
+    try {
+      return await Promise.race([done, timeout]);
+    } finally {
+      clearTimeout(timer);
+      done.catch(() => {}); // a late failure after the timeout is already answered
+    }
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

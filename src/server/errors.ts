@@ -1,0 +1,38 @@
+// Every failure leaves as {"error": "..."} with the status that says whose fault it is.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ImageError } from '../image/errors.js';
+import { OverloadedError } from './engine.js';
+
+/** A client mistake the route detected itself (bad shape, unknown model, no file…). */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string) => new HttpError(400, message);
+
+/** Seconds a client is asked to wait after a 503. */
+const RETRY_AFTER = '1';
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof ImageError) return reply.code(400).send({ error: err.message, code: err.code });
+    if (err instanceof OverloadedError) return reply.code(503).header('retry-after', RETRY_AFTER).send({ error: err.message });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const type = request.headers['content-type'];
+      return reply.code(415).send({ error: `unsupported Content-Type '${type}': send a photo as image/*, application/octet-stream, multipart/form-data or JSON {"image": "<base64>"}` });
+    }
+    // Ours, fastify's (validation 400, body too large 413) and multipart's (413).
+    const status = err.statusCode ?? 500;
+    if (status < 500) return reply.code(status).send({ error: err.message });
+    request.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: `internal error: ${err.message}` });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url}` }));
+}

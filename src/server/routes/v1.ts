@@ -1,0 +1,110 @@
+// POST /v1/predict: photos in (raw bytes, multipart files, or JSON base64), top-k classes out.
+import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Prediction } from '../../labels.js';
+import type { ServiceContext } from '../context.js';
+import { badRequest, HttpError } from '../errors.js';
+
+interface Options {
+  context: ServiceContext;
+  maxBody: number;
+}
+
+/** One photo of a request; multipart parts keep their file name. */
+interface Photo {
+  bytes: Uint8Array;
+  filename?: string;
+}
+
+const prediction = {
+  type: 'object',
+  properties: { label: { type: 'string' }, index: { type: 'integer' }, probability: { type: 'number' } },
+};
+
+const schema = {
+  summary: 'Top-k ImageNet classes of one or more photos',
+  description:
+    'Body: the raw bytes of one photo (image/jpeg, image/png, image/gif, image/bmp, image/tiff, image/webp, ' +
+    'application/octet-stream), multipart/form-data with one or more files, or JSON {"image": "<base64>"}.',
+  tags: ['v1'],
+  consumes: ['image/jpeg', 'image/png', 'image/webp', 'application/octet-stream', 'multipart/form-data', 'application/json'],
+  querystring: {
+    type: 'object',
+    properties: { top: { type: 'integer', minimum: 1, maximum: 1000, default: 5, description: 'Classes per photo' } },
+  },
+  body: {
+    content: {
+      'application/json': {
+        schema: {
+          type: 'object',
+          required: ['image'],
+          properties: { image: { type: 'string', description: 'The encoded photo, base64' } },
+        },
+      },
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        model: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } },
+        results: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { filename: { type: 'string' }, predictions: { type: 'array', items: prediction } },
+          },
+        },
+        timings: {
+          type: 'object',
+          description: 'Milliseconds; for several photos the slowest of each',
+          properties: {
+            decode_ms: { type: 'number' },
+            queue_ms: { type: 'number' },
+            inference_ms: { type: 'number' },
+            batch_size: { type: 'integer', description: 'Images in the (largest) forward this request ran in' },
+            total_ms: { type: 'number' },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export async function v1Routes(app: FastifyInstance, { context, maxBody }: Options): Promise<void> {
+  // Raw photo bodies arrive as Buffers; anything else without a parser is a 415.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(/^(image\/|application\/octet-stream)/, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  await app.register(multipart, { limits: { fileSize: maxBody, files: context.engine.options.maxQueue } });
+
+  app.post<{ Querystring: { top: number } }>('/v1/predict', { schema }, async (request, reply) => {
+    const photos = await readPhotos(request, maxBody);
+    const { logits, timings } = await context.engine.classify(photos.map((p) => p.bytes));
+    const results = photos.map(({ filename }, i) => ({
+      filename,
+      predictions: context.labels.topK(logits[i], request.query.top) satisfies Prediction[],
+    }));
+    const { name, version } = context.model;
+    return { model: { name, version }, results, timings: { ...timings, total_ms: Math.round(reply.elapsedTime * 100) / 100 } };
+  });
+}
+
+async function readPhotos(request: FastifyRequest, maxBody: number): Promise<Photo[]> {
+  if (request.isMultipart()) {
+    const photos: Photo[] = [];
+    let total = 0;
+    for await (const part of request.files()) {
+      const bytes = await part.toBuffer();
+      total += bytes.length;
+      if (total > maxBody) throw new HttpError(413, `the files add up to more than the ${maxBody}-byte limit`);
+      photos.push({ bytes, filename: part.filename });
+    }
+    if (photos.length === 0) throw badRequest('the form has no file: send the photo as a file field');
+    return photos;
+  }
+  const body = request.body;
+  if (body == null) throw badRequest('the body is empty: send a photo');
+  if (Buffer.isBuffer(body)) return [{ bytes: body }];
+  // JSON, already checked against the schema.
+  return [{ bytes: Buffer.from((body as { image: string }).image, 'base64') }];
+}

@@ -1,0 +1,250 @@
+// Open Inference Protocol v2 (KServe / Triton REST), with Triton's classification and
+// binary-data extensions. Inputs: "input" FP32 [N, 3, 224, 224] (preprocessed) or
+// "image" BYTES [N] (encoded photos); outputs: "logits" and "probabilities" FP32 [N, classes].
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { INPUT_SHAPE } from '../../backend.js';
+import { packagePath } from '../../paths.js';
+import type { Tensor } from '../../tensor.js';
+import type { ServiceContext } from '../context.js';
+import type { EngineResult } from '../engine.js';
+import { badRequest, HttpError } from '../errors.js';
+import {
+  binaryInputs, elementCount, encodeResponse, HEADER_LENGTH, type InferInput, type InferOutput, type InferRequest,
+  parseInferBody, readBytesElements, type RequestedOutput, writeBytesElements,
+} from '../v2-protocol.js';
+
+const OUTPUTS = ['logits', 'probabilities'] as const;
+type OutputName = (typeof OUTPUTS)[number];
+
+/** Triton's platform names, for clients that show or check them. */
+const PLATFORMS: Record<string, string> = { torchscript: 'pytorch_libtorch', onnx: 'onnxruntime_onnx' };
+
+const VERSION: string = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')).version;
+
+interface ModelParams {
+  model: string;
+  version?: string;
+}
+
+const tags = ['v2'];
+const modelParams = {
+  type: 'object',
+  properties: { model: { type: 'string' }, version: { type: 'string' } },
+  required: ['model'],
+} as const;
+const tensorSpec = {
+  type: 'object',
+  properties: { name: { type: 'string' }, datatype: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } } },
+} as const;
+const inferSchema = {
+  summary: 'Run the model (KServe/Triton v2), with the classification and binary-data extensions',
+  description:
+    'One input: "input" FP32 [N, 3, 224, 224] (normalised RGB, NCHW) or "image" BYTES [N] (encoded photos, base64 in JSON). ' +
+    'Outputs "logits" and/or "probabilities"; parameters.classification = K gives "score:index:label" strings. ' +
+    `Binary-data extension: send the JSON header, then raw input bytes, with the ${HEADER_LENGTH} header.`,
+  tags,
+  params: modelParams,
+  body: {
+    content: {
+      'application/json': {
+        schema: {
+          type: 'object',
+          required: ['inputs'],
+          properties: {
+            id: { type: 'string' },
+            parameters: { type: 'object' },
+            inputs: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['name', 'shape', 'datatype'],
+                properties: { ...tensorSpec.properties, parameters: { type: 'object' }, data: { type: 'array' } },
+              },
+            },
+            outputs: {
+              type: 'array',
+              items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, parameters: { type: 'object' } } },
+            },
+          },
+        },
+      },
+      'application/octet-stream': { schema: { description: `JSON header of ${HEADER_LENGTH} bytes, then the binary input data` } },
+    },
+  },
+} as const;
+
+export async function v2Routes(app: FastifyInstance, { context }: { context: ServiceContext }): Promise<void> {
+  const { engine, labels, model } = context;
+
+  // tritonclient sends binary-data requests with no Content-Type at all: take every body as v2.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      done(null, parseInferBody(body as Buffer, request.headers[HEADER_LENGTH] as string | undefined));
+    } catch (err) {
+      done(err as Error);
+    }
+  });
+
+  const metadata = {
+    name: model.name,
+    versions: [model.version],
+    platform: PLATFORMS[model.backend] ?? model.backend,
+    inputs: [
+      { name: 'input', datatype: 'FP32', shape: [-1, ...INPUT_SHAPE] },
+      { name: 'image', datatype: 'BYTES', shape: [-1] },
+    ],
+    outputs: OUTPUTS.map((name) => ({ name, datatype: 'FP32', shape: [-1, labels.size] })),
+  };
+
+  /** The route's model must be ours; an unknown name or version is a 404. */
+  const checkModel = ({ model: name, version }: ModelParams) => {
+    if (name !== model.name) throw new HttpError(404, `unknown model '${name}' (this server has '${model.name}')`);
+    if (version !== undefined && version !== model.version) {
+      throw new HttpError(404, `unknown version '${version}' of model '${name}' (this server has '${model.version}')`);
+    }
+  };
+
+  app.get('/v2/health/live', { schema: { tags, summary: 'The process is up' } }, async () => ({ live: true }));
+
+  app.get('/v2/health/ready', { schema: { tags, summary: 'Model loaded and warmed up, not shutting down' } }, async (_req, reply) =>
+    readiness(reply, context.isReady()),
+  );
+
+  app.get('/v2', { schema: { tags, summary: 'Server metadata' } }, async () => ({
+    name: 'pytorch-infer',
+    version: VERSION,
+    extensions: ['classification', 'binary_tensor_data'],
+  }));
+
+  for (const prefix of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
+    app.get<{ Params: ModelParams }>(prefix, { schema: { tags, summary: 'Model metadata', params: modelParams } }, async (request) => {
+      checkModel(request.params);
+      return metadata;
+    });
+
+    app.get<{ Params: ModelParams }>(`${prefix}/ready`, { schema: { tags, summary: 'Model readiness', params: modelParams } }, async (request, reply) => {
+      checkModel(request.params);
+      return readiness(reply, context.isReady(), model.name);
+    });
+
+    app.post<{ Params: ModelParams; Body: InferRequest }>(`${prefix}/infer`, { schema: inferSchema }, async (request, reply) => {
+      checkModel(request.params);
+      const body = request.body;
+      if (!Array.isArray(body.inputs) || body.inputs.length !== 1) {
+        throw badRequest(`expected exactly one input, "input" (FP32) or "image" (BYTES), got ${body.inputs?.length ?? 0}`);
+      }
+      const [input] = body.inputs;
+      const [raw] = binaryInputs(body);
+      let result: EngineResult;
+      if (input.datatype === 'FP32') result = await engine.forward(tensorRows(input, raw));
+      else if (input.datatype === 'BYTES') result = await engine.classify(images(input, raw));
+      else throw badRequest(`input '${input.name}' has datatype ${input.datatype}; expected FP32 (a tensor) or BYTES (images)`);
+
+      const binaries: Buffer[] = [];
+      const outputs = (body.outputs ?? OUTPUTS.map((name) => ({ name }))).map((requested) => {
+        const { header, binary } = output(requested, result.logits, body.parameters?.binary_data_output ?? false);
+        if (binary) binaries.push(binary);
+        return header;
+      });
+      const { decode_ms, queue_ms, inference_ms, batch_size } = result.timings;
+      const { body: payload, headerLength } = encodeResponse(
+        {
+          model_name: model.name,
+          model_version: model.version,
+          ...(body.id === undefined ? {} : { id: body.id }),
+          parameters: { decode_ms, queue_ms, inference_ms, batch_size },
+          outputs,
+        },
+        binaries,
+      );
+      if (headerLength === undefined) return reply.type('application/json').send(payload);
+      return reply.header('Inference-Header-Content-Length', headerLength).type('application/octet-stream').send(payload);
+    });
+  }
+
+  /** One requested output: FP32 values, or "score:index:label" strings with classification. */
+  function output(requested: RequestedOutput, logits: Float32Array[], binaryDefault: boolean): { header: InferOutput; binary?: Buffer } {
+    const name = requested.name as OutputName;
+    if (!OUTPUTS.includes(name)) throw badRequest(`unknown output '${requested.name}'; outputs are ${OUTPUTS.join(', ')}`);
+    const k = requested.parameters?.classification;
+    const binary = requested.parameters?.binary_data ?? binaryDefault;
+    const rows = name === 'logits' ? logits : logits.map(softmax);
+    if (k !== undefined) {
+      if (!(Number.isInteger(k) && k >= 1)) throw badRequest(`output '${name}': classification must be a positive integer, got ${k}`);
+      const strings = logits.flatMap((row, r) =>
+        labels.topK(row, k).map((p) => `${rows[r][p.index].toFixed(6)}:${p.index}:${p.label}`),
+      );
+      const shape = [logits.length, strings.length / logits.length];
+      return binary
+        ? withBinary({ name, datatype: 'BYTES', shape }, writeBytesElements(strings))
+        : { header: { name, datatype: 'BYTES', shape, data: strings } };
+    }
+    const shape = [rows.length, labels.size];
+    if (!binary) return { header: { name, datatype: 'FP32', shape, data: rows.flatMap((row) => Array.from(row)) } };
+    return withBinary({ name, datatype: 'FP32', shape }, Buffer.concat(rows.map((row) => Buffer.from(row.buffer, row.byteOffset, row.byteLength))));
+  }
+}
+
+function withBinary(header: InferOutput, binary: Buffer): { header: InferOutput; binary: Buffer } {
+  return { header: { ...header, parameters: { binary_data_size: binary.length } }, binary };
+}
+
+function readiness(reply: FastifyReply, ready: boolean, name?: string) {
+  return reply.code(ready ? 200 : 503).send({ ...(name ? { name } : {}), ready });
+}
+
+/** An FP32 input [N, 3, 224, 224] as rows, from JSON data or raw little-endian floats. */
+function tensorRows(input: InferInput, raw: Buffer | undefined): Tensor[] {
+  const [n, ...rest] = input.shape ?? [];
+  if (input.shape?.length !== 4 || rest.some((d, i) => d !== INPUT_SHAPE[i]) || !(Number.isInteger(n) && n >= 1)) {
+    throw badRequest(`input '${input.name}' has shape [${input.shape}]; expected [N, ${INPUT_SHAPE.join(', ')}]`);
+  }
+  const count = elementCount(input.shape);
+  let data: Float32Array;
+  if (raw) {
+    if (raw.length !== count * 4) throw badRequest(`input '${input.name}': ${raw.length} bytes of binary data, expected ${count * 4}`);
+    // A copy: the body's bytes need not be 4-byte aligned.
+    data = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+  } else {
+    const values = flatData(input);
+    if (values.length !== count) throw badRequest(`input '${input.name}': ${values.length} values for shape [${input.shape}], expected ${count}`);
+    data = Float32Array.from(values, (v) => {
+      if (typeof v !== 'number') throw badRequest(`input '${input.name}': FP32 data must be numbers, found ${JSON.stringify(v)}`);
+      return v;
+    });
+  }
+  const size = count / n;
+  return Array.from({ length: n }, (_, i) => ({ data: data.subarray(i * size, (i + 1) * size), shape: [1, ...INPUT_SHAPE] }));
+}
+
+/** A BYTES input of encoded photos: length-prefixed binary, or base64 strings in JSON. */
+function images(input: InferInput, raw: Buffer | undefined): Buffer[] {
+  const photos = raw
+    ? readBytesElements(raw)
+    : flatData(input).map((v) => {
+        // KServe v1 wraps base64 as {"b64": "..."}; v2 clients send the string itself.
+        const text = typeof v === 'object' && v !== null && 'b64' in v ? (v as { b64: unknown }).b64 : v;
+        if (typeof text !== 'string') throw badRequest(`input '${input.name}': BYTES data must be base64 strings`);
+        return Buffer.from(text, 'base64');
+      });
+  const count = elementCount(input.shape ?? []);
+  if (photos.length === 0 || photos.length !== count) {
+    throw badRequest(`input '${input.name}' has shape [${input.shape}] but holds ${photos.length} images`);
+  }
+  return photos;
+}
+
+function flatData(input: InferInput): unknown[] {
+  if (!Array.isArray(input.data)) throw badRequest(`input '${input.name}' has neither data nor binary_data_size`);
+  return input.data.flat(Infinity);
+}
+
+function softmax(logits: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const out = logits.map((v) => Math.exp(v - max));
+  const sum = out.reduce((a, b) => a + b, 0);
+  return out.map((v) => v / sum);
+}
