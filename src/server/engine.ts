@@ -38,6 +38,11 @@ export class OverloadedError extends Error {
   override readonly name = 'OverloadedError';
 }
 
+/** More images in one request than the queue holds: it could never be accepted (413). */
+export class TooManyImagesError extends Error {
+  override readonly name = 'TooManyImagesError';
+}
+
 export class Engine {
   readonly #pool: DecodePool;
   readonly #batcher: Batcher;
@@ -108,6 +113,9 @@ export class Engine {
   }
 
   async #admit<T>(images: number, work: () => Promise<T>): Promise<T> {
+    if (images > this.options.maxQueue) {
+      throw new TooManyImagesError(`${images} images in one request; at most ${this.options.maxQueue} (--max-queue)`);
+    }
     if (this.#inFlight + images > this.options.maxQueue) {
       throw new OverloadedError(`too busy: ${this.#inFlight} images in hand, limit ${this.options.maxQueue}`);
     }

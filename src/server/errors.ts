@@ -1,7 +1,7 @@
 // Every failure leaves as {"error": "..."} with the status that says whose fault it is.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ImageError } from '../image/errors.js';
-import { OverloadedError } from './engine.js';
+import { OverloadedError, TooManyImagesError } from './engine.js';
 
 /** A client mistake the route detected itself (bad shape, unknown model, no file…). */
 export class HttpError extends Error {
@@ -24,6 +24,8 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ImageError) return reply.code(400).send({ error: err.message, code: err.code });
     if (err instanceof OverloadedError) return reply.code(503).header('retry-after', RETRY_AFTER).send({ error: err.message });
+    if (err instanceof TooManyImagesError) return reply.code(413).send({ error: err.message });
+    if (err.code === 'FST_FILES_LIMIT') return reply.code(413).send({ error: `too many files in the form: ${err.message}` });
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       const type = request.headers['content-type'];
       return reply.code(415).send({ error: `unsupported Content-Type '${type}': send a photo as image/*, application/octet-stream, multipart/form-data or JSON {"image": "<base64>"}` });
