@@ -62,6 +62,11 @@ export async function createServer(classifier: Classifier, options: ServerOption
   app.addHook('preClose', async () => {
     closing = true;
   });
+  // Answers still in flight close their connection, or idle keep-alive sockets would hold the
+  // shutdown for the keep-alive timeout (server.close() reaps only those idle when it is called).
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onClose', async () => engine.close());
 
   await app.register(swagger, {
