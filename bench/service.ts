@@ -18,7 +18,7 @@ import { photos } from '../test/helpers.js';
 const SECONDS = Number(process.argv[2] ?? 5);
 const CONCURRENCY = [1, 4, 16, 64];
 const DECODERS: DecoderName[] = ['sharp', 'jimp'];
-const MAX_BATCH = 8;
+const MAX_BATCH = 4;
 const BATCHING = [
   { name: 'on', flags: ['--max-batch', String(MAX_BATCH)] },
   { name: 'off', flags: ['--max-batch', '1'] },

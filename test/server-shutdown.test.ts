@@ -13,7 +13,7 @@ const CLI = packagePath('dist', 'cli.js');
 describe('pytorch-infer serve (child process)', () => {
   it('finishes in-flight requests on SIGTERM and exits 0', async () => {
     const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-level', 'warn'], {
-      env: { ...process.env, PYTORCH_INFER_MAX_BATCH: '4', PYTORCH_INFER_DECODER: 'jimp' },
+      env: { ...process.env, PYTORCH_INFER_MAX_BATCH: '2', PYTORCH_INFER_DECODER: 'jimp' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';
@@ -25,7 +25,7 @@ describe('pytorch-infer serve (child process)', () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const base = stdout.match(/listening on (\S+)/)![1];
-      assert.match(stdout, /maxBatch=4 /, 'PYTORCH_INFER_MAX_BATCH is read and printed');
+      assert.match(stdout, /maxBatch=2 /, 'PYTORCH_INFER_MAX_BATCH is read and printed');
       assert.match(stdout, /decoder=jimp /);
       assert.equal((await fetch(`${base}/v2/health/ready`)).status, 200);
 
