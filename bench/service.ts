@@ -58,14 +58,14 @@ async function startServer(decoder: DecoderName, flags: string[]): Promise<{ chi
   const child = spawn(process.execPath, [packagePath('dist', 'cli.js'), 'serve', '--port', '0', '--log-level', 'warn', '--decoder', decoder, ...flags], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // Keep reading stdout to the end: a closed pipe would fail the server's shutdown message.
   let out = '';
-  child.stdout!.setEncoding('utf8');
-  for await (const chunk of child.stdout!) {
-    out += chunk;
-    const match = out.match(/listening on (\S+)/);
-    if (match) return { child, base: match[1] };
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  while (!/listening on \S+/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`serve exited before listening: ${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`serve exited before listening: ${out}`);
+  return { child, base: out.match(/listening on (\S+)/)![1] };
 }
 
 function load(base: string, connections: number, duration: number): Promise<autocannon.Result> {

@@ -61,10 +61,6 @@ export class Engine {
     }, metrics);
   }
 
-  get maxBatch(): number {
-    return this.#batcher.options.maxBatch;
-  }
-
   /** Loads the decoder in every worker, so the first request pays no start-up cost. */
   async warmUp(): Promise<void> {
     const photo = await readFile(packagePath('samples', 'n01530575_brambling.JPEG'));

@@ -1,7 +1,6 @@
 // POST /v1/predict: photos in (raw bytes, multipart files, or JSON base64), top-k classes out.
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Prediction } from '../../labels.js';
 import type { ServiceContext } from '../context.js';
 import { badRequest, HttpError } from '../errors.js';
 
@@ -82,7 +81,7 @@ export async function v1Routes(app: FastifyInstance, { context, maxBody }: Optio
     const { logits, timings } = await context.engine.classify(photos.map((p) => p.bytes));
     const results = photos.map(({ filename }, i) => ({
       filename,
-      predictions: context.labels.topK(logits[i], request.query.top) satisfies Prediction[],
+      predictions: context.labels.topK(logits[i], request.query.top),
     }));
     const { name, version } = context.model;
     return { model: { name, version }, results, timings: { ...timings, total_ms: Math.round(reply.elapsedTime * 100) / 100 } };
