@@ -15,6 +15,8 @@ export interface BackendOptions {
 /** A loaded model that maps an image batch [N, 3, 224, 224] to logits [N, classes]. */
 export interface Backend {
   readonly name: BackendName;
+  /** The runtime and its version, e.g. "LibTorch 2.13.0". */
+  readonly runtime: string;
   readonly model: string;
   readonly threads: number;
   readonly optimize: boolean;
@@ -41,6 +43,8 @@ export async function createBackend(name: BackendName, options: BackendOptions =
   switch (name) {
     case 'torchscript':
       return (await import('./backends/torchscript.js')).TorchScriptBackend.load(options);
+    case 'onnx':
+      return (await import('./backends/onnx.js')).OnnxBackend.load(options);
     default:
       throw new RangeError(`unknown backend '${name}' (expected one of: ${BACKENDS.join(', ')})`);
   }

@@ -5,6 +5,12 @@ import * as info from './commands/info.js';
 import * as predict from './commands/predict.js';
 import * as serve from './commands/serve.js';
 
+// `pytorch-infer predict … | head` closes stdout early: stop quietly, as Unix tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 await yargs(hideBin(process.argv))
   .scriptName('pytorch-infer')
   .usage('$0 <command> [options]\n\nObject recognition on photos: top-k ImageNet-1k classes from a TorchScript model run by LibTorch.')

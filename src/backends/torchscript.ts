@@ -8,6 +8,7 @@ import { concat, split, type Tensor } from '../tensor.js';
 
 export class TorchScriptBackend implements Backend {
   readonly name = 'torchscript' as const;
+  readonly runtime = `LibTorch ${native().libtorchVersion}`;
   #module: NativeModule | undefined;
 
   private constructor(

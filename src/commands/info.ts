@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Argv } from 'yargs';
 import { Classifier } from '../classifier.js';
-import { native } from '../native.js';
 import { classifierOptions, modelOptions } from './options.js';
 
 export const command = 'info';
@@ -19,7 +18,7 @@ export async function handler(argv: Args): Promise<void> {
   const { backend } = classifier;
   const info = {
     backend: backend.name,
-    runtime: backend.name === 'torchscript' ? `LibTorch ${native().libtorchVersion}` : backend.name,
+    runtime: backend.runtime,
     model: backend.model,
     sha256: await sha256(backend.model),
     optimize: backend.optimize,
