@@ -29,7 +29,7 @@ describe('onnx backend', () => {
       agree += rows[0].filter((index, r) => index === rows[1][r]).length;
     }
     assert.ok(maxDiff <= 1e-3, `max |Δlogit| ${maxDiff}`);
-    console.log(`# onnx vs torchscript on 100 photos: max |Δlogit| ${maxDiff.toExponential(2)}, top-1 agreement ${agree}/100`);
+    console.log(`onnx vs torchscript on 100 photos: max |Δlogit| ${maxDiff.toExponential(2)}, top-1 agreement ${agree}/100`);
     assert.equal(agree, 100);
   });
 
