@@ -47,6 +47,11 @@ function pipFindLinks(env) {
   return [...new Set(dirs.filter(Boolean).map((d) => d.replace(/^file:\/\//, '')))];
 }
 
+/** The wheel step of the discovery order alone (docker/build-all.sh puts it in the build context). */
+export function findLocalWheel(env = process.env) {
+  return findWheel(pipFindLinks(env));
+}
+
 /** Newest torch CPU wheel for linux x86_64 in the given folders. */
 export function findWheel(dirs) {
   const wheels = [];
@@ -107,7 +112,7 @@ export async function findLibTorch(env = process.env) {
     return prefix;
   }
   const cache = cacheDir(env);
-  const wheel = findWheel(pipFindLinks(env));
+  const wheel = findLocalWheel(env);
   if (wheel) {
     const target = join(cache, wheel.split('/').pop().replace(/\.whl$/, ''));
     if (!torchPrefix(target)) {
@@ -157,4 +162,4 @@ async function main() {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the image variants (default: all) as pytorch-infer-<variant>, with cached layers.
+#   docker/build-all.sh [variant...]
+# With no registry (or LOCAL_BASES=1) the bases are local stand-ins from docker/bases.sh.
+# The build context gets a torch CPU wheel (.cache/wheels, found as `npm install` finds one) and
+# this machine's extra CA certificates (docker/ca, for npm behind a TLS-intercepting proxy).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+variants=("$@")
+[ ${#variants[@]} -gt 0 ] || variants=(multistage distroless onnx onnx-distroless slim fat)
+export DOCKER_BUILDKIT=0 # the engine here has no buildx; the Dockerfile needs no BuildKit feature
+
+mkdir -p .cache/wheels docker/ca
+wheel=$(node --input-type=module -e "import { findLocalWheel } from './scripts/libtorch.mjs'; console.log(findLocalWheel() ?? '')")
+if [ -n "$wheel" ] && [ ! -e ".cache/wheels/$(basename "$wheel")" ]; then
+  ln -f "$wheel" .cache/wheels/ 2>/dev/null || cp "$wheel" .cache/wheels/
+fi
+cp "${EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"/*.crt docker/ca/ 2>/dev/null || true
+
+args=()
+if [ "${LOCAL_BASES:-}" = 1 ] || ! docker image inspect node:20-bookworm >/dev/null 2>&1; then
+  bash docker/bases.sh >&2
+  args=(--build-arg BUILD_BASE=local/node:20-bookworm --build-arg RUNTIME_BASE=local/node:20-bookworm-slim
+        --build-arg DISTROLESS_BASE=local/distroless-nodejs20)
+fi
+
+times=.cache/build-times.txt
+touch "$times"
+for v in "${variants[@]}"; do
+  start=$(date +%s)
+  echo "build: pytorch-infer-$v" >&2
+  docker build -q -f docker/Dockerfile --target "$v" -t "pytorch-infer-$v" "${args[@]}" . >/dev/null
+  seconds=$(( $(date +%s) - start ))
+  { grep -v "^pytorch-infer-$v " "$times" || true; echo "pytorch-infer-$v $seconds"; } > "$times.new" && mv "$times.new" "$times"
+  echo "build: pytorch-infer-$v done in ${seconds}s" >&2
+done
