@@ -19,8 +19,7 @@ FROM local/debian:bookworm-slim AS distroless-files
 COPY bin/node /out/nodejs/bin/node
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /out/lib/x86_64-linux-gnu /out/lib64 /out/etc/ssl/certs /out/usr/share /out/tmp /out/home/nonroot \
- && for lib in libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 librt.so.1 libgcc_s.so.1 libstdc++.so.6; do \
-      cp -L /lib/x86_64-linux-gnu/$lib /out/lib/x86_64-linux-gnu/; done \
+ && cp -a $(dpkg -L libc6 libgcc-s1 libstdc++6 | grep -E '^/(usr/)?lib/x86_64-linux-gnu/[^/]+\.so[.0-9]*$') /out/lib/x86_64-linux-gnu/ \
  && cp -L /lib64/ld-linux-x86-64.so.2 /out/lib64/ \
  && cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/ \
  && cp -r /usr/share/zoneinfo /out/usr/share/ \

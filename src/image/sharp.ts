@@ -1,4 +1,4 @@
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp, SharpConstructor } from 'sharp';
 import { cmykToRgb, dropAlpha, from16Bit } from './convert.js';
 import { corrupt } from './errors.js';
 import { checkHeader, gifTransparentColour } from './header.js';
@@ -17,6 +17,7 @@ export const sharpDecoder: Decoder = {
     const { format } = checkHeader(bytes, limits);
     // libvips has no BMP loader; BMP is plain pixels, which jimp reads exactly as PIL does.
     if (format === 'bmp') return jimpDecoder.decode(bytes, limits);
+    const sharp = await loadSharp();
     try {
       const image = sharp(bytes, {
         limitInputPixels: limits.maxPixels,
@@ -58,4 +59,14 @@ export const sharpDecoder: Decoder = {
 async function gifFrame(image: Sharp, transparentColour: Uint8Array | undefined): Promise<RgbImage> {
   const { data, info } = await image.ensureAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   return dropAlpha(data, info.width, info.height, transparentColour);
+}
+
+// Loaded on first use: jimp-only installs and images need not carry libvips.
+let sharpModule: Promise<SharpConstructor> | undefined;
+async function loadSharp(): Promise<SharpConstructor> {
+  sharpModule ??= import('sharp').then((m) => m.default).catch((err: Error) => {
+    sharpModule = undefined;
+    throw new Error(`the sharp decoder is not available: ${err.message.split('\n')[0]}`);
+  });
+  return sharpModule;
 }

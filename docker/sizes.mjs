@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Writes docs/images.md: size, layers, stages, build time and biggest files of each image,
+// beside the seed's figures. Run after docker/build-all.sh.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+const VARIANTS = ['fat', 'slim', 'multistage', 'distroless', 'onnx', 'onnx-distroless'];
+const SEED = { fat: '7.98 GB', slim: '1.52 GB', multistage: '1.08 GB', onnx: '619 MB' };
+const BUDGET = { multistage: 500, distroless: 480, onnx: 260, 'onnx-distroless': 185 };
+const STAGES = { fat: 2, slim: 1, multistage: 4, distroless: 4, onnx: 4, 'onnx-distroless': 4 }; // FROMs each target uses
+const docker = (...args) => execFileSync('docker', args, { encoding: 'utf8', maxBuffer: 2 ** 26 }).trim();
+const mb = (bytes) => (bytes / 1e6).toFixed(0);
+
+const times = existsSync('.cache/build-times.txt')
+  ? Object.fromEntries(readFileSync('.cache/build-times.txt', 'utf8').trim().split('\n').map((l) => l.split(' ')))
+  : {};
+
+/** The n biggest files of an image, from `docker export` (works without a shell in the image). */
+function biggest(image, n = 4) {
+  const id = docker('create', image);
+  try {
+    const listing = execFileSync('sh', ['-c', `docker export ${id} | tar -tvf -`], { encoding: 'utf8', maxBuffer: 2 ** 28 });
+    return listing.split('\n').filter((l) => l.startsWith('-')).map((l) => l.trim().split(/\s+/))
+      .map((f) => ({ size: Number(f[2]), path: f.slice(5).join(' ') }))
+      .sort((a, b) => b.size - a.size).slice(0, n).map((f) => `${f.path} ${mb(f.size)} MB`).join(', ');
+  } finally {
+    docker('rm', id);
+  }
+}
+
+const rows = [];
+for (const v of VARIANTS) {
+  const image = `pytorch-infer-${v}`;
+  let inspect;
+  try {
+    inspect = JSON.parse(docker('image', 'inspect', image))[0];
+  } catch {
+    continue;
+  }
+  const size = inspect.Size;
+  const budget = BUDGET[v] ? `${BUDGET[v]} MB ${size / 1e6 <= BUDGET[v] ? '✓' : '✗ over'}` : '–';
+  rows.push(`| ${image} | ${mb(size)} MB | ${SEED[v] ?? '–'} | ${budget} | ${inspect.RootFS.Layers.length} / ${STAGES[v]} | ${times[image] ?? '?'} s | ${biggest(image)} |`);
+}
+const md = `# Docker images
+
+Written by \`node docker/sizes.mjs\` after \`docker/build-all.sh\` (${new Date().toISOString().slice(0, 10)}), on local stand-in
+bases (docker/bases.sh: Debian bookworm minbase + this machine's Node ${process.versions.node}). Sizes are docker's
+uncompressed sizes in decimal MB; build time is that of the last build (cached layers make re-builds fast).
+
+| REPOSITORY | SIZE | seed | budget | LAYERS / STAGES | BUILD TIME | biggest files |
+|---|---:|---:|---:|---:|---:|---|
+${rows.join('\n')}
+`;
+writeFileSync('docs/images.md', md);
+console.log(md);
