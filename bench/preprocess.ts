@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { getDecoder, preprocess, type DecoderName } from '../src/image/index.js';
+import { distance, readTensor } from '../test/image-fixtures.js';
 
 const fixtures = new URL('../test/fixtures/', import.meta.url).pathname;
 const photoDir = process.argv[2] ?? join(fixtures, 'imagenet-sample-100');
@@ -39,7 +40,7 @@ for (const name of DECODERS) {
     preprocessMs.push(t2 - t1);
     totalMs.push(t2 - t0);
     const reference = join(referenceDir, `${stem}.f32`);
-    if (existsSync(reference)) deltas.push(distance(tensor, readF32(reference)));
+    if (existsSync(reference)) deltas.push(distance(tensor, readTensor(reference)));
   }
   rows.push({
     decoder: name,
@@ -54,23 +55,6 @@ for (const name of DECODERS) {
 }
 console.log(`${photos.length} photos from ${photoDir}, one at a time, after ${WARMUP} warm-up decodes`);
 console.table(rows);
-
-function readF32(path: string): Float32Array {
-  const buf = readFileSync(path);
-  return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-}
-
-function distance(a: Float32Array, b: Float32Array): { mean: number; max: number } {
-  if (a.length !== b.length) throw new Error(`tensor length ${a.length} vs reference ${b.length}`);
-  let sum = 0;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    sum += d;
-    if (d > max) max = d;
-  }
-  return { mean: sum / a.length, max };
-}
 
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((x, y) => x - y);
