@@ -28,9 +28,12 @@ times=.cache/build-times.txt
 touch "$times"
 for v in "${variants[@]}"; do
   start=$(date +%s)
+  before=$(docker image inspect --format '{{.Id}}' "pytorch-infer-$v" 2>/dev/null || true)
   echo "build: pytorch-infer-$v" >&2
   docker build -q -f docker/Dockerfile --target "$v" -t "pytorch-infer-$v" "${args[@]}" . >/dev/null
   seconds=$(( $(date +%s) - start ))
-  { grep -v "^pytorch-infer-$v " "$times" || true; echo "pytorch-infer-$v $seconds"; } > "$times.new" && mv "$times.new" "$times"
   echo "build: pytorch-infer-$v done in ${seconds}s" >&2
+  # The size table reports the time of the last real build, not of a fully cached one.
+  [ "$(docker image inspect --format '{{.Id}}' "pytorch-infer-$v")" != "$before" ] || continue
+  { grep -v "^pytorch-infer-$v " "$times" || true; echo "pytorch-infer-$v $seconds"; } > "$times.new" && mv "$times.new" "$times"
 done
