@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
 import { Classifier } from '../src/classifier.js';
 import type { DecoderName } from '../src/image/types.js';
+import { lineChart, PALETTE } from '../src/bench/svg.js';
 import { packagePath } from '../src/paths.js';
 import { photos } from '../test/helpers.js';
 
@@ -131,45 +132,24 @@ function table(): string {
   return lines.join('\n');
 }
 
-/** Latency (p50 solid, p99 dashed) against throughput, one line per decoder × batching. */
+/** Latency (p50 solid, p99 dashed) against throughput, one colour per decoder × batching. */
 function plot(): string {
-  const W = 720, H = 440, left = 60, right = 180, top = 30, bottom = 50;
-  const maxX = Math.max(...points.map((p) => p.imgPerSec), ...Object.values(pipeline)) * 1.1;
-  const maxY = Math.max(...points.map((p) => p.p99)) * 1.1;
-  const x = (v: number) => left + (v / maxX) * (W - left - right);
-  const y = (v: number) => H - bottom - (v / maxY) * (H - top - bottom);
-  const colors: Record<string, string> = { 'sharp on': '#1f77b4', 'sharp off': '#9ecae1', 'jimp on': '#d62728', 'jimp off': '#ff9896' };
-  const series = Object.keys(colors).filter((k) => points.some((p) => `${p.decoder} ${p.batching}` === k));
-  const ticks = (max: number) => Array.from({ length: 6 }, (_, i) => (max / 5) * i);
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${left}" y="18" font-size="14">Latency vs throughput, POST /v1/predict (labels: concurrency)</text>`,
-    ...ticks(maxX).map((v) => `<line x1="${x(v)}" y1="${top}" x2="${x(v)}" y2="${H - bottom}" stroke="#eee"/><text x="${x(v)}" y="${H - bottom + 16}" text-anchor="middle">${v.toFixed(0)}</text>`),
-    ...ticks(maxY).map((v) => `<line x1="${left}" y1="${y(v)}" x2="${W - right}" y2="${y(v)}" stroke="#eee"/><text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(0)}</text>`),
-    `<text x="${(left + W - right) / 2}" y="${H - 12}" text-anchor="middle">images / s</text>`,
-    `<text transform="translate(16 ${(top + H - bottom) / 2}) rotate(-90)" text-anchor="middle">latency (ms)</text>`,
-  ];
-  for (const [decoder, rate] of Object.entries(pipeline)) {
-    const color = colors[`${decoder} on`];
-    parts.push(`<line x1="${x(rate)}" y1="${top}" x2="${x(rate)}" y2="${H - bottom}" stroke="${color}" stroke-dasharray="2 4"/>`);
-  }
-  series.forEach((key, i) => {
-    const line = points.filter((p) => `${p.decoder} ${p.batching}` === key);
-    for (const [stat, dash] of [['p50', ''], ['p99', ' stroke-dasharray="6 4"']] as const) {
-      const d = line.map((p, k) => `${k ? 'L' : 'M'}${x(p.imgPerSec).toFixed(1)},${y(p[stat]).toFixed(1)}`).join(' ');
-      parts.push(`<path d="${d}" fill="none" stroke="${colors[key]}" stroke-width="2"${dash}/>`);
-    }
-    for (const p of line) {
-      parts.push(`<circle cx="${x(p.imgPerSec).toFixed(1)}" cy="${y(p.p50).toFixed(1)}" r="3" fill="${colors[key]}"/>`);
-      parts.push(`<text x="${(x(p.imgPerSec) + 5).toFixed(1)}" y="${(y(p.p50) - 5).toFixed(1)}" font-size="10" fill="#555">${p.concurrency}</text>`);
-    }
-    const ly = top + 10 + i * 20;
-    parts.push(`<line x1="${W - right + 15}" y1="${ly}" x2="${W - right + 45}" y2="${ly}" stroke="${colors[key]}" stroke-width="2"/><text x="${W - right + 52}" y="${ly + 4}">${key.replace(' on', ', batching').replace(' off', ', no batching')}</text>`);
+  const colors: Record<string, string> = { 'sharp on': PALETTE[0], 'sharp off': '#9ecae1', 'jimp on': PALETTE[1], 'jimp off': '#ff9896' };
+  const keys = Object.keys(colors).filter((k) => points.some((p) => `${p.decoder} ${p.batching}` === k));
+  return lineChart({
+    title: 'Latency vs throughput, POST /v1/predict (labels: concurrency)',
+    xLabel: 'images / s',
+    yLabel: 'latency (ms)',
+    series: keys.flatMap((key) =>
+      (['p50', 'p99'] as const).map((stat) => ({
+        name: `${key.replace(' on', ', batching').replace(' off', ', no batching')} ${stat}`,
+        color: colors[key],
+        dashed: stat === 'p99',
+        points: points
+          .filter((p) => `${p.decoder} ${p.batching}` === key)
+          .map((p) => ({ x: p.imgPerSec, y: p[stat], label: stat === 'p50' ? String(p.concurrency) : undefined })),
+      }))),
+    markers: Object.entries(pipeline).map(([decoder, rate]) => ({ x: rate, color: colors[`${decoder} on`] })),
+    notes: ['dotted: in-process img/s'],
   });
-  const ly = top + 10 + series.length * 20;
-  parts.push(`<text x="${W - right + 15}" y="${ly + 4}" font-size="11">solid p50, dashed p99</text>`);
-  parts.push(`<text x="${W - right + 15}" y="${ly + 20}" font-size="11">dotted: in-process img/s</text>`);
-  parts.push('</svg>');
-  return `${parts.join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import * as bench from './commands/bench.js';
 import * as info from './commands/info.js';
 import * as predict from './commands/predict.js';
 import * as serve from './commands/serve.js';
@@ -17,7 +18,8 @@ await yargs(hideBin(process.argv))
   .command(predict)
   .command(info)
   .command(serve)
-  .demandCommand(1, 'Name a command: predict, info')
+  .command(bench)
+  .demandCommand(1, 'Name a command: predict, info, serve or bench')
   .strict()
   .wrap(Math.min(100, process.stdout.columns || 100))
   .fail((msg, err) => {

@@ -10,8 +10,7 @@ export const describe = 'Run the HTTP inference service (v1 JSON API, KServe/Tri
 const MiB = 1024 * 1024;
 
 export function builder(yargs: Argv) {
-  return modelOptions(yargs)
-    .env('PYTORCH_INFER') // every flag also as PYTORCH_INFER_<FLAG>, e.g. PYTORCH_INFER_PORT=9000
+  return modelOptions(yargs) // every flag also as PYTORCH_INFER_<FLAG>, e.g. PYTORCH_INFER_PORT=9000
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 in a container)' })
     .option('port', { type: 'number', default: 8080, describe: 'Port to listen on (0: any free port)' })
     .option('model-name', { type: 'string', describe: 'Model name in v2 URLs (default: model file name without extension)' })

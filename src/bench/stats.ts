@@ -1,0 +1,14 @@
+/** Per-image milliseconds of one measurement series. */
+export interface Timing {
+  readonly p50: number;
+  readonly p99: number;
+  readonly mean: number;
+}
+
+/** Nearest-rank percentiles: with fewer than 100 samples p99 is the slowest one. */
+export function summarize(ms: readonly number[]): Timing {
+  if (ms.length === 0) throw new RangeError('no samples to summarize');
+  const sorted = [...ms].sort((a, b) => a - b);
+  const rank = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
+  return { p50: rank(0.5), p99: rank(0.99), mean: sorted.reduce((s, x) => s + x, 0) / sorted.length };
+}
