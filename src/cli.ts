@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import * as bench from './commands/bench.js';
 import * as info from './commands/info.js';
 import * as predict from './commands/predict.js';
 import * as serve from './commands/serve.js';
+import { packagePath } from './paths.js';
 
 // `pytorch-infer predict … | head` closes stdout early: stop quietly, as Unix tools do.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -28,5 +30,5 @@ await yargs(hideBin(process.argv))
     process.exit(err ? 1 : 2);
   })
   .help()
-  .version()
+  .version(JSON.parse(readFileSync(packagePath('package.json'), 'utf8')).version)
   .parseAsync();

@@ -1,7 +1,5 @@
 // One benchmark run: every engine measured side by side on this machine, each measurement in a
 // process of its own, so ratios between rows are fair even where absolute times are noisy.
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DecoderName } from '../image/types.js';
 import { runInChild } from './child.js';
 import { cliFlags, type Engine } from './engines.js';
@@ -51,8 +49,9 @@ export interface BenchReport {
   readonly python?: ColdStart;
 }
 
-// cli.js beside this folder in dist/, cli.ts in src/ under tsx (the loader comes with execArgv).
-const CLI = fileURLToPath(new URL(`../cli${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+// The CLI this command runs in: dist/cli.js, a bundle's cli.js, or src/cli.ts under tsx (whose
+// loader comes with execArgv).
+const CLI = process.argv[1];
 
 /** How many progress steps `runBenchmark` reports. */
 export function countSteps(o: BenchOptions): number {

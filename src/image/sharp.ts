@@ -66,7 +66,7 @@ let sharpModule: Promise<SharpConstructor> | undefined;
 async function loadSharp(): Promise<SharpConstructor> {
   sharpModule ??= import('sharp').then((m) => m.default).catch((err: Error) => {
     sharpModule = undefined;
-    throw new Error(`the sharp decoder is not available: ${err.message.split('\n')[0]}`);
+    throw new Error(`the sharp decoder is not available (install the package sharp, or use --decoder jimp): ${err.message.split('\n')[0]}`);
   });
   return sharpModule;
 }

@@ -3,8 +3,10 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Classifier } from '../classifier.js';
+import { packagePath } from '../paths.js';
 import type { ServiceContext } from './context.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { installErrorHandler } from './errors.js';
@@ -74,7 +76,7 @@ export async function createServer(classifier: Classifier, options: ServerOption
       info: { title: 'pytorch-infer', description: 'ImageNet object recognition on photos', version: '1' },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', baseDir: bundledSwaggerUi() });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
@@ -84,4 +86,10 @@ export async function createServer(classifier: Classifier, options: ServerOption
   await app.register(v2Routes, { context });
   await app.ready();
   return app;
+}
+
+/** Swagger UI's assets beside a bundle (scripts/bundle.mjs), which has no node_modules to find them in. */
+function bundledSwaggerUi(): string | undefined {
+  const dir = packagePath('dist', 'static');
+  return existsSync(dir) ? dir : undefined;
 }
