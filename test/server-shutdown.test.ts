@@ -1,9 +1,11 @@
 // `node dist/cli.js serve` as a user runs it: settings from the environment, readiness, and a
-// SIGTERM with requests in flight that all still get their answers before a clean exit.
+// SIGTERM with requests in flight that all still get their answers before a clean exit, while
+// a request that arrives during the shutdown is refused with Retry-After.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { packagePath } from '../src/paths.js';
 import { photos, SAMPLES_DIR, trueIndex } from './helpers.js';
@@ -34,8 +36,16 @@ describe('pytorch-infer serve (child process)', () => {
       const requests = files.map((file) =>
         fetch(`${base}/v1/predict?top=1`, { method: 'POST', body: readFileSync(file), headers: { 'content-type': 'image/jpeg' } }),
       );
+      // Its headers are open when SIGTERM comes and complete once the server is shutting down.
+      const late = await halfSent(base, '/v2/health/live');
       await new Promise((resolve) => setTimeout(resolve, 60));
       child.kill('SIGTERM');
+      while (!stdout.includes('SIGTERM') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const refused = await late.finish();
+      assert.match(refused, /^HTTP\/1\.1 503 /);
+      assert.match(refused, /^retry-after: 1\r$/im, 'like a full queue, it says when to try again');
+      assert.match(refused, /\r\n\r\n\{"error":"shutting down: not taking new requests"\}$/);
 
       const answers = await Promise.all(requests);
       for (const [i, response] of answers.entries()) {
@@ -51,3 +61,21 @@ describe('pytorch-infer serve (child process)', () => {
     }
   });
 });
+
+/** A GET whose last header line is not yet sent: the connection is busy, not idle, so shutdown keeps it open. */
+async function halfSent(base: string, path: string): Promise<{ finish(): Promise<string> }> {
+  const { hostname, port } = new URL(base);
+  const socket = connect(Number(port), hostname);
+  await once(socket, 'connect');
+  let response = '';
+  socket.setEncoding('latin1').on('data', (chunk: string) => (response += chunk));
+  const closed = once(socket, 'close');
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\n`);
+  return {
+    async finish() {
+      socket.write('\r\n');
+      await closed; // the answer closes the connection
+      return response;
+    },
+  };
+}

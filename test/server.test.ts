@@ -40,6 +40,15 @@ async function post(path: string, body: BodyInit, headers: Record<string, string
 }
 
 const predictJpeg = (file: string, top = 5) => post(`/v1/predict?top=${top}`, bytes(file), { 'content-type': 'image/jpeg' });
+/** A 415's reason names what is accepted. */
+const ACCEPTED = (what: string) =>
+  new RegExp(`^${what}: send a photo as image/\\*, application/octet-stream, multipart/form-data or JSON \\{"image": "<base64>"\\}$`);
+const MULTIPART = { 'content-type': 'multipart/form-data; boundary=b' };
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(url('/metrics'))).text();
+  return Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))![1]);
+}
 
 describe('POST /v1/predict', () => {
   it('answers raw JPEG bytes with the top-k, the model and timings', async () => {
@@ -72,17 +81,23 @@ describe('POST /v1/predict', () => {
 
   it('refuses bad requests with a JSON reason', async () => {
     const cases: [string, Promise<{ status: number; json: { error: string; code?: string } }>, number, RegExp][] = [
-      ['text', post('/v1/predict', 'hello', { 'content-type': 'text/plain' }), 415, /unsupported Content-Type 'text\/plain'/],
+      ['text', post('/v1/predict', 'hello', { 'content-type': 'text/plain' }), 415, ACCEPTED('unsupported Content-Type \'text/plain\'')],
+      ['no Content-Type', post('/v1/predict', new Uint8Array([1, 2, 3])), 415, ACCEPTED('no Content-Type')],
       ['not an image', post('/v1/predict', 'hello', { 'content-type': 'image/jpeg' }), 400, /not an image/],
       ['a huge PNG', post('/v1/predict', pngHeader(100_000, 100_000), { 'content-type': 'image/png' }), 400, /over the 40 MP limit/],
       ['a truncated JPEG', post('/v1/predict', bytes(PHOTO).subarray(0, 2000), { 'content-type': 'image/jpeg' }), 400, /./],
       ['an empty body', post('/v1/predict', new Uint8Array(0), { 'content-type': 'image/jpeg' }), 400, /empty/i],
-      ['too big', post('/v1/predict', new Uint8Array(MAX_BODY + 1), { 'content-type': 'image/jpeg' }), 413, /too large/i],
+      ['too big', post('/v1/predict', new Uint8Array(MAX_BODY + 1), { 'content-type': 'image/jpeg' }), 413, new RegExp(`larger than the ${MAX_BODY}-byte limit`)],
+      ['a file too big', post('/v1/predict', formWith([new Uint8Array(MAX_BODY + 1)])), 413, new RegExp(`a file is larger than the ${MAX_BODY}-byte limit`)],
       ['JSON without image', post('/v1/predict', '{"photo": "x"}', { 'content-type': 'application/json' }), 400, /image/],
       ['broken JSON', post('/v1/predict', '{"image": ', { 'content-type': 'application/json' }), 400, /JSON/],
+      ['JSON image a number', post('/v1/predict', '{"image": 5}', { 'content-type': 'application/json' }), 400, /image must be a string/],
+      ['JSON image null', post('/v1/predict', '{"image": null}', { 'content-type': 'application/json' }), 400, /image must be a string/],
       ['top=0', post('/v1/predict?top=0', bytes(PHOTO), { 'content-type': 'image/jpeg' }), 400, /top/],
       ['a form without files', post('/v1/predict', formWithField()), 400, /no file/],
-      ['more files than the queue holds', post('/v1/predict', formWithPhotos(MAX_QUEUE + 1)), 413, /too many files/],
+      ['more files than the queue holds', post('/v1/predict', formWithPhotos(MAX_QUEUE + 1)), 413, new RegExp(`too many files in the form: at most ${MAX_QUEUE}`)],
+      ['a form cut short', post('/v1/predict', unfinishedForm(), MULTIPART), 400, /malformed multipart\/form-data/],
+      ['a form with no boundary', post('/v1/predict', 'hello', { 'content-type': 'multipart/form-data' }), 400, /malformed multipart\/form-data/],
     ];
     for (const [name, request, status, reason] of cases) {
       const { status: got, json } = await request;
@@ -101,6 +116,27 @@ describe('POST /v1/predict', () => {
     assert.equal(refused.headers.get('retry-after'), '1');
     assert.match(refused.json.error, /too busy: 24 images in hand, limit 24/);
     assert.equal((await full).status, 200, 'the accepted request still completes');
+  });
+
+  it('refuses a form with one bad file only after all its images are decoded, and frees their queue slots', async () => {
+    const decodes = await metric('image_decode_duration_seconds_count');
+    const files = [Buffer.from('not a photo'), ...FILES.map(bytes)];
+    const { status, json } = await post('/v1/predict', formWith(files));
+    assert.deepEqual([status, json.code], [400, 'NOT_AN_IMAGE']);
+    assert.equal(await metric('image_decode_duration_seconds_count'), decodes + files.length, 'every image decoded before the answer');
+    assert.equal(await metric('inference_queue_depth'), 0);
+    assert.equal((await post('/v1/predict?top=1', formWithPhotos(MAX_QUEUE))).status, 200, 'every queue slot is free again');
+  });
+
+  it('times decoding in the worker: the histogram leaves out the wait for the worker', async () => {
+    const [sum, count] = [await metric('image_decode_duration_seconds_sum'), await metric('image_decode_duration_seconds_count')];
+    const { status, json } = await post('/v1/predict?top=1', formWith(FILES.map(bytes)));
+    assert.equal(status, 200);
+    assert.equal(await metric('image_decode_duration_seconds_count'), count + FILES.length);
+    // One worker decodes the photos one after another, so their decode times add up to no more
+    // than the request's decode phase; with the wait counted, they would add up to several times it.
+    const decodedMs = (await metric('image_decode_duration_seconds_sum') - sum) * 1000;
+    assert.ok(decodedMs <= json.timings.decode_ms + 1, `${decodedMs} ms of decodes in a ${json.timings.decode_ms} ms decode phase`);
   });
 
   it('batches concurrent requests and gives exactly the single-request answers', async () => {
@@ -132,8 +168,17 @@ function formWithField(): FormData {
 }
 
 function formWithPhotos(n: number): FormData {
+  return formWith(Array.from({ length: n }, () => bytes(PHOTO)));
+}
+
+/** A photo in a form that never reaches its closing boundary. */
+function unfinishedForm(): Buffer {
+  return Buffer.concat([Buffer.from('--b\r\nContent-Disposition: form-data; name="photo"; filename="p.jpg"\r\n\r\n'), bytes(PHOTO)]);
+}
+
+function formWith(files: Uint8Array[]): FormData {
   const form = new FormData();
-  for (let i = 0; i < n; i++) form.append('photo', new Blob([bytes(PHOTO)], { type: 'image/jpeg' }), `p${i}.jpg`);
+  files.forEach((file, i) => form.append('photo', new Blob([file], { type: 'image/jpeg' }), `p${i}.jpg`));
   return form;
 }
 
@@ -155,7 +200,10 @@ describe('Open Inference Protocol v2', () => {
       assert.equal(status, 200);
       assert.deepEqual(json.versions, ['1']);
       assert.equal(json.platform, 'pytorch_libtorch');
-      assert.deepEqual(json.inputs[0], { name: 'input', datatype: 'FP32', shape: [-1, 3, 224, 224] });
+      assert.deepEqual(json.inputs, [
+        { name: 'input', datatype: 'FP32', shape: [-1, 3, 224, 224] },
+        { name: 'image', datatype: 'BYTES', shape: [-1] },
+      ]);
       assert.deepEqual(json.outputs.map((o: { name: string }) => o.name), ['logits', 'probabilities']);
     }
     assert.deepEqual(await get('/v2/models/mobilenet_v2/ready'), { status: 200, json: { name: 'mobilenet_v2', ready: true } });
@@ -267,11 +315,18 @@ describe('Open Inference Protocol v2', () => {
       ['no inputs field', send({}), /inputs/],
       ['wrong shape', send(fp32([1, 3, 32, 32], new Array(3 * 32 * 32).fill(0))), /expected \[N, 3, 224, 224\]/],
       ['too few values', send(fp32([1, 3, 224, 224], [1, 2, 3])), /3 values/],
-      ['INT32', send({ inputs: [{ name: 'x', shape: [1], datatype: 'INT32', data: [1] }] }), /datatype INT32/],
+      ['INT32', send({ inputs: [{ name: 'input', shape: [1], datatype: 'INT32', data: [1] }] }), /input 'input' has datatype INT32; expected FP32/],
+      ['unknown input name', send({ inputs: [{ name: 'INPUT__0', shape: [1], datatype: 'BYTES', data: [bytes(PHOTO).toString('base64')] }] }),
+        /unknown input 'INPUT__0'; this model takes 'input' \(FP32\) or 'image' \(BYTES\)/],
       ['BYTES not an image', send({ inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: ['aGVsbG8='] }] }), /not an image/],
       ['BYTES count', send({ inputs: [{ name: 'image', shape: [2], datatype: 'BYTES', data: ['aGVsbG8='] }] }), /holds 1 images/],
       ['unknown output', send({ ...fp32([1, 3, 224, 224], new Array(150528).fill(0)), outputs: [{ name: 'scores' }] }), /unknown output 'scores'/],
       ['bad JSON', post(infer, '{"inputs": [', {}), /not valid JSON/],
+      ['bad JSON, no Content-Type', post(infer, Buffer.from('{"inputs": [')), /not valid JSON/],
+      ['no body, no Content-Type', post(infer, new Uint8Array(0)), /body must be object/],
+      ['a null input, no Content-Type', post(infer, Buffer.from('{"inputs": [null]}')), /inputs\/0 must be object/],
+      ['an output not an object, binary framing', framed({ inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 4 } }], outputs: [7] }, 4),
+        /outputs\/0 must be object/],
       ['header length past the end', post(infer, '{}', { 'Inference-Header-Content-Length': '99' }), /99/],
       ['binary size overrun', framed({ inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 50 } }] }, 10), /overruns/],
       ['binary data left over', framed({ inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 4 } }] }, 10), /6 bytes of binary data belong to no input/],

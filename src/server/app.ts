@@ -8,7 +8,7 @@ import { basename, extname } from 'node:path';
 import type { Classifier } from '../classifier.js';
 import { packagePath } from '../paths.js';
 import type { ServiceContext } from './context.js';
-import { Engine, type EngineOptions } from './engine.js';
+import { Engine, type EngineOptions, OverloadedError } from './engine.js';
 import { installErrorHandler } from './errors.js';
 import { Metrics } from './metrics.js';
 import { pageRoutes } from './routes/page.js';
@@ -52,6 +52,7 @@ export async function createServer(classifier: Classifier, options: ServerOption
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBody,
     requestTimeout: options.timeoutMs, // a client that takes longer to send its body gets 408
+    return503OnClosing: false, // fastify's own 503 has no Retry-After: the onRequest hook answers instead
   });
   installErrorHandler(app);
 
@@ -60,9 +61,12 @@ export async function createServer(classifier: Classifier, options: ServerOption
     metrics.requests.inc({ route, method: request.method, status: reply.statusCode });
     metrics.requestSeconds.observe({ route, method: request.method }, reply.elapsedTime / 1000);
   });
-  // New requests get 503 from fastify while closing; in-flight ones finish, then the engine drains.
+  // New requests get 503 while closing; in-flight ones finish, then the engine drains.
   app.addHook('preClose', async () => {
     closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new OverloadedError('shutting down: not taking new requests');
   });
   // Answers still in flight close their connection, or idle keep-alive sockets would hold the
   // shutdown for the keep-alive timeout (server.close() reaps only those idle when it is called).

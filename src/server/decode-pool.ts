@@ -9,13 +9,18 @@ export interface DecodeRequest {
   options: LoadOptions;
 }
 
+/** seconds: the worker's own decode time, without the wait for the worker. */
 export type DecodeReply =
-  | { id: number; data: Float32Array; error?: undefined }
-  | { id: number; error: { message: string; code?: ImageErrorCode } };
+  | { id: number; seconds: number; data: Float32Array; error?: undefined }
+  | { id: number; seconds: number; error: { message: string; code?: ImageErrorCode } };
+
+/** Told each decode's time, failed ones included: they cost the worker too. */
+export type DecodeObserver = (seconds: number) => void;
 
 interface Pending {
   resolve(data: Float32Array): void;
   reject(err: Error): void;
+  observe?: DecodeObserver;
 }
 
 // From dist/ the worker is plain .js. Under tsx (tests) it is .ts, and tsx registers its
@@ -44,12 +49,12 @@ export class DecodePool {
   }
 
   /** Bytes → [3, 224, 224] float32; rejects with ImageError for bad images. */
-  decode(bytes: Uint8Array): Promise<Float32Array> {
+  decode(bytes: Uint8Array, observe?: DecodeObserver): Promise<Float32Array> {
     if (this.#closed) return Promise.reject(new Error('the decode pool is closed'));
     const worker = this.#load.indexOf(Math.min(...this.#load));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, worker });
+      this.#pending.set(id, { resolve, reject, observe, worker });
       this.#load[worker]++;
       this.#workers[worker].postMessage({ id, bytes, options: this.options } satisfies DecodeRequest);
     });
@@ -81,6 +86,7 @@ export class DecodePool {
     if (!pending) return;
     this.#pending.delete(reply.id);
     this.#load[pending.worker]--;
+    pending.observe?.(reply.seconds);
     if (reply.error === undefined) pending.resolve(reply.data);
     else if (reply.error.code) pending.reject(new ImageError(reply.error.code, reply.error.message));
     else pending.reject(new Error(reply.error.message));

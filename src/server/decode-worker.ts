@@ -6,14 +6,23 @@ import type { DecodeReply, DecodeRequest } from './decode-pool.js';
 const port = parentPort;
 if (!port) throw new Error('decode-worker must run in a worker thread');
 
-port.on('message', async ({ id, bytes, options }: DecodeRequest) => {
+const decode = async ({ id, bytes, options }: DecodeRequest): Promise<void> => {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
   try {
     const data = await loadTensor(bytes, options);
     // Transfer, not copy: the 600 KB tensor changes threads for free.
-    port.postMessage({ id, data } satisfies DecodeReply, [data.buffer as ArrayBuffer]);
+    port.postMessage({ id, data, seconds: seconds() } satisfies DecodeReply, [data.buffer as ArrayBuffer]);
   } catch (err) {
     const e = err as Error;
     const error = { message: e.message, code: err instanceof ImageError ? err.code : undefined };
-    port.postMessage({ id, error } satisfies DecodeReply);
+    port.postMessage({ id, error, seconds: seconds() } satisfies DecodeReply);
   }
+};
+
+// One image at a time: the CPU split counts a worker as one core, and the time measured is then
+// this image's decode alone, not also the wait behind the others sent to this worker.
+let previous = Promise.resolve();
+port.on('message', (request: DecodeRequest) => {
+  previous = previous.then(() => decode(request));
 });

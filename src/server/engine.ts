@@ -33,7 +33,7 @@ export interface EngineResult {
   timings: Timings;
 }
 
-/** Too much work in hand, or it took too long: the client should retry later (503). */
+/** Too much work in hand, it took too long, or shutting down: the client should retry later (503). */
 export class OverloadedError extends Error {
   override readonly name = 'OverloadedError';
 }
@@ -71,9 +71,14 @@ export class Engine {
   classify(images: readonly Uint8Array[]): Promise<EngineResult> {
     return this.#admit(images.length, async () => {
       const started = performance.now();
-      const rows = await Promise.all(images.map((bytes) => this.#decode(bytes)));
-      const decodeMs = performance.now() - started;
-      return this.#infer(rows, decodeMs);
+      // Every decode settles before a bad image fails the request, so the request's queue
+      // slots are released only once the pool no longer works on any of its images.
+      const decoded = await Promise.allSettled(images.map((bytes) => this.#decode(bytes)));
+      const rows = decoded.map((d) => {
+        if (d.status === 'rejected') throw d.reason;
+        return d.value;
+      });
+      return this.#infer(rows, performance.now() - started);
     });
   }
 
@@ -90,8 +95,7 @@ export class Engine {
   }
 
   async #decode(bytes: Uint8Array): Promise<Tensor> {
-    const end = this.metrics.decodeSeconds.startTimer();
-    const data = await this.#pool.decode(bytes).finally(end);
+    const data = await this.#pool.decode(bytes, (seconds) => this.metrics.decodeSeconds.observe(seconds));
     return { data, shape: [1, 3, 224, 224] };
   }
 

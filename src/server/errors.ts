@@ -25,12 +25,15 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof ImageError) return reply.code(400).send({ error: err.message, code: err.code });
     if (err instanceof OverloadedError) return reply.code(503).header('retry-after', RETRY_AFTER).send({ error: err.message });
     if (err instanceof TooManyImagesError) return reply.code(413).send({ error: err.message });
-    if (err.code === 'FST_FILES_LIMIT') return reply.code(413).send({ error: `too many files in the form: ${err.message}` });
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ error: `the body is larger than the ${request.routeOptions.bodyLimit}-byte limit` });
+    }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       const type = request.headers['content-type'];
-      return reply.code(415).send({ error: `unsupported Content-Type '${type}': send a photo as image/*, application/octet-stream, multipart/form-data or JSON {"image": "<base64>"}` });
+      const what = type === undefined ? 'no Content-Type' : `unsupported Content-Type '${type}'`;
+      return reply.code(415).send({ error: `${what}: send a photo as image/*, application/octet-stream, multipart/form-data or JSON {"image": "<base64>"}` });
     }
-    // Ours, fastify's (validation 400, body too large 413) and multipart's (413).
+    // Ours, fastify's (validation 400) and multipart's.
     const status = err.statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ error: err.message });
     request.log.error({ err }, 'request failed');

@@ -1,6 +1,6 @@
 // POST /v1/predict: photos in (raw bytes, multipart files, or JSON base64), top-k classes out.
 import multipart from '@fastify/multipart';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { badRequest, HttpError } from '../errors.js';
 
@@ -74,10 +74,19 @@ export async function v1Routes(app: FastifyInstance, { context, maxBody }: Optio
   // Raw photo bodies arrive as Buffers; anything else without a parser is a 415.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(/^(image\/|application\/octet-stream)/, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  await app.register(multipart, { limits: { fileSize: maxBody, files: context.engine.options.maxQueue } });
 
-  app.post<{ Querystring: { top: number } }>('/v1/predict', { schema }, async (request, reply) => {
-    const photos = await readPhotos(request, maxBody);
+  const maxFiles = context.engine.options.maxQueue;
+  await app.register(multipart, { limits: { fileSize: maxBody, files: maxFiles } });
+
+  // The schema alone lets ajv coerce {"image": 5} into the string "5"; a photo is never a number.
+  const preValidation = async ({ body }: FastifyRequest) => {
+    if (typeof body === 'object' && body !== null && !Buffer.isBuffer(body) && 'image' in body && typeof body.image !== 'string') {
+      throw badRequest('body/image must be a string: the photo in base64');
+    }
+  };
+
+  app.post<{ Querystring: { top: number } }>('/v1/predict', { schema, preValidation }, async (request, reply) => {
+    const photos = await readPhotos(request, maxBody, maxFiles);
     const { logits, timings } = await context.engine.classify(photos.map((p) => p.bytes));
     const results = photos.map(({ filename }, i) => ({
       filename,
@@ -88,15 +97,19 @@ export async function v1Routes(app: FastifyInstance, { context, maxBody }: Optio
   });
 }
 
-async function readPhotos(request: FastifyRequest, maxBody: number): Promise<Photo[]> {
+async function readPhotos(request: FastifyRequest, maxBody: number, maxFiles: number): Promise<Photo[]> {
   if (request.isMultipart()) {
     const photos: Photo[] = [];
     let total = 0;
-    for await (const part of request.files()) {
-      const bytes = await part.toBuffer();
-      total += bytes.length;
-      if (total > maxBody) throw new HttpError(413, `the files add up to more than the ${maxBody}-byte limit`);
-      photos.push({ bytes, filename: part.filename });
+    try {
+      for await (const part of request.files()) {
+        const bytes = await part.toBuffer();
+        total += bytes.length;
+        if (total > maxBody) throw new HttpError(413, `the files add up to more than the ${maxBody}-byte limit`);
+        photos.push({ bytes, filename: part.filename });
+      }
+    } catch (err) {
+      throw formError(err as FastifyError, maxBody, maxFiles);
     }
     if (photos.length === 0) throw badRequest('the form has no file: send the photo as a file field');
     return photos;
@@ -106,4 +119,12 @@ async function readPhotos(request: FastifyRequest, maxBody: number): Promise<Pho
   if (Buffer.isBuffer(body)) return [{ bytes: body }];
   // JSON, already checked against the schema.
   return [{ bytes: Buffer.from((body as { image: string }).image, 'base64') }];
+}
+
+/** multipart's errors with the limit they hit; busboy's parse errors (no status) are the client's: 400. */
+function formError(err: FastifyError, maxBody: number, maxFiles: number): Error {
+  if (err.code === 'FST_FILES_LIMIT') return new HttpError(413, `too many files in the form: at most ${maxFiles} (--max-queue)`);
+  if (err.code === 'FST_REQ_FILE_TOO_LARGE') return new HttpError(413, `a file is larger than the ${maxBody}-byte limit`);
+  if (err.statusCode === undefined) return badRequest(`malformed multipart/form-data: ${err.message}`);
+  return err;
 }

@@ -7,7 +7,6 @@ import { INPUT_SHAPE } from '../../backend.js';
 import { packagePath } from '../../paths.js';
 import type { Tensor } from '../../tensor.js';
 import type { ServiceContext } from '../context.js';
-import type { EngineResult } from '../engine.js';
 import { badRequest, HttpError } from '../errors.js';
 import {
   binaryInputs, elementCount, encodeResponse, HEADER_LENGTH, type InferInput, type InferOutput, type InferRequest,
@@ -45,31 +44,28 @@ const inferSchema = {
     `Binary-data extension: send the JSON header, then raw input bytes, with the ${HEADER_LENGTH} header.`,
   tags,
   params: modelParams,
+  // One schema for every Content-Type (fastify checks a per-type schema only for its own type, and
+  // tritonclient sends none), so a malformed request is a 400 before the handler sees it.
+  consumes: ['application/json', 'application/octet-stream'],
   body: {
-    content: {
-      'application/json': {
-        schema: {
+    description: `The request as JSON; with binary data, this JSON is the first ${HEADER_LENGTH} bytes and the input data follows`,
+    type: 'object',
+    required: ['inputs'],
+    properties: {
+      id: { type: 'string' },
+      parameters: { type: 'object' },
+      inputs: {
+        type: 'array',
+        items: {
           type: 'object',
-          required: ['inputs'],
-          properties: {
-            id: { type: 'string' },
-            parameters: { type: 'object' },
-            inputs: {
-              type: 'array',
-              items: {
-                type: 'object',
-                required: ['name', 'shape', 'datatype'],
-                properties: { ...tensorSpec.properties, parameters: { type: 'object' }, data: { type: 'array' } },
-              },
-            },
-            outputs: {
-              type: 'array',
-              items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, parameters: { type: 'object' } } },
-            },
-          },
+          required: ['name', 'shape', 'datatype'],
+          properties: { ...tensorSpec.properties, parameters: { type: 'object' }, data: { type: 'array' } },
         },
       },
-      'application/octet-stream': { schema: { description: `JSON header of ${HEADER_LENGTH} bytes, then the binary input data` } },
+      outputs: {
+        type: 'array',
+        items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, parameters: { type: 'object' } } },
+      },
     },
   },
 } as const;
@@ -97,6 +93,7 @@ export async function v2Routes(app: FastifyInstance, { context }: { context: Ser
     ],
     outputs: OUTPUTS.map((name) => ({ name, datatype: 'FP32', shape: [-1, labels.size] })),
   };
+  const inputNames = metadata.inputs.map((i) => `'${i.name}' (${i.datatype})`).join(' or ');
 
   /** The route's model must be ours; an unknown name or version is a 404. */
   const checkModel = ({ model: name, version }: ModelParams) => {
@@ -132,15 +129,16 @@ export async function v2Routes(app: FastifyInstance, { context }: { context: Ser
     app.post<{ Params: ModelParams; Body: InferRequest }>(`${prefix}/infer`, { schema: inferSchema }, async (request, reply) => {
       checkModel(request.params);
       const body = request.body;
-      if (!Array.isArray(body.inputs) || body.inputs.length !== 1) {
-        throw badRequest(`expected exactly one input, "input" (FP32) or "image" (BYTES), got ${body.inputs?.length ?? 0}`);
+      if (body.inputs.length !== 1) {
+        throw badRequest(`expected exactly one input, "input" (FP32) or "image" (BYTES), got ${body.inputs.length}`);
       }
       const [input] = body.inputs;
+      // By the names the metadata gives, as tritonclient and KServe clients send them.
+      const spec = metadata.inputs.find((i) => i.name === input.name);
+      if (!spec) throw badRequest(`unknown input '${input.name}'; this model takes ${inputNames}`);
+      if (input.datatype !== spec.datatype) throw badRequest(`input '${input.name}' has datatype ${input.datatype}; expected ${spec.datatype}`);
       const [raw] = binaryInputs(body);
-      let result: EngineResult;
-      if (input.datatype === 'FP32') result = await engine.forward(tensorRows(input, raw));
-      else if (input.datatype === 'BYTES') result = await engine.classify(images(input, raw));
-      else throw badRequest(`input '${input.name}' has datatype ${input.datatype}; expected FP32 (a tensor) or BYTES (images)`);
+      const result = spec.datatype === 'FP32' ? await engine.forward(tensorRows(input, raw)) : await engine.classify(images(input, raw));
 
       const binaries: Buffer[] = [];
       const outputs = (body.outputs ?? OUTPUTS.map((name) => ({ name }))).map((requested) => {
