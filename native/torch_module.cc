@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include <sys/mman.h>
+
 #include <cstring>
 
 #include <string>
@@ -181,9 +183,17 @@ Napi::Value TorchModule::Forward(const Napi::CallbackInfo& info) {
     return Rejected(env, Napi::RangeError::New(env, "data has " + std::to_string(data.ElementLength()) +
                                                         " elements but shape needs " + std::to_string(static_cast<int64_t>(count))));
   }
-  // A copy owned by the worker: JS may reuse or transfer its buffer while the forward runs.
-  torch::Tensor input = torch::empty(shape, torch::kFloat32);
-  std::memcpy(input.data_ptr<float>(), data.Data(), data.ByteLength());
+  // A copy owned by the worker: JS may reuse or transfer its buffer while the forward runs. It
+  // lives in pages of its own, not in the malloc heap: there the small allocations made while
+  // it is in use (results JS keeps until the next GC) split its chunk when it is freed, the next
+  // input no longer fits, and RSS grows by an input per forward (measured: +575 MB per 1000).
+  size_t bytes = data.ByteLength();
+  void* pages = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (pages == MAP_FAILED) {
+    return Rejected(env, Napi::Error::New(env, "forward(): cannot allocate " + std::to_string(bytes) + " bytes for the input"));
+  }
+  std::memcpy(pages, data.Data(), bytes);
+  torch::Tensor input = torch::from_blob(pages, shape, [bytes](void* p) { munmap(p, bytes); }, torch::kFloat32);
   auto* worker = new ForwardWorker(env, model_, std::move(input));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
