@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 const VARIANTS = ['fat', 'slim', 'multistage', 'distroless', 'onnx', 'onnx-distroless'];
 const SEED = { fat: '7.98 GB', slim: '1.52 GB', multistage: '1.08 GB', onnx: '619 MB' };
 const BUDGET = { multistage: 500, distroless: 480, onnx: 260, 'onnx-distroless': 185 };
-const STAGES = { fat: 2, slim: 1, multistage: 4, distroless: 4, onnx: 4, 'onnx-distroless': 4 }; // FROMs each target uses
+const STAGES = { fat: 2, slim: 1, multistage: 6, distroless: 6, onnx: 5, 'onnx-distroless': 5 }; // stages each target builds from
 const docker = (...args) => execFileSync('docker', args, { encoding: 'utf8', maxBuffer: 2 ** 26 }).trim();
 const mb = (bytes) => (bytes / 1e6).toFixed(0);
 
@@ -50,6 +50,10 @@ uncompressed sizes in decimal MB; build time is that of the last build (cached l
 | REPOSITORY | SIZE | seed | budget | LAYERS / STAGES | BUILD TIME | biggest files |
 |---|---:|---:|---:|---:|---:|---|
 ${rows.join('\n')}
+
+The multistage budget is below its floor: the node:20-bookworm-slim base (185 MB here) and the
+stripped LibTorch libraries it needs (347 MB) come to 532 MB before the app; test/docker.test.ts
+keeps that check as a todo and holds what the image adds to its base to LibTorch + 25 MB.
 `;
 writeFileSync('docs/images.md', md);
 console.log(md);

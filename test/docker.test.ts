@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { packagePath } from '../src/paths.js';
@@ -13,16 +14,38 @@ const docker = async (...args: string[]) => (await run('docker', args, { maxBuff
 interface Variant {
   name: string;
   backend: 'torchscript' | 'onnx';
+  /** Size budget in MB (docker's uncompressed size, decimal). */
+  budget?: number;
 }
 
 const VARIANTS: Variant[] = [
-  { name: 'multistage', backend: 'torchscript' },
-  { name: 'distroless', backend: 'torchscript' },
-  { name: 'onnx', backend: 'onnx' },
-  { name: 'onnx-distroless', backend: 'onnx' },
+  { name: 'multistage', backend: 'torchscript', budget: 500 },
+  { name: 'distroless', backend: 'torchscript', budget: 480 },
+  { name: 'onnx', backend: 'onnx', budget: 260 },
+  { name: 'onnx-distroless', backend: 'onnx', budget: 185 },
   { name: 'slim', backend: 'torchscript' },
   { name: 'fat', backend: 'torchscript' },
 ];
+
+// The multistage runtime is node:20-bookworm-slim (185 MB here, ~190 MB public) plus the
+// stripped LibTorch libraries (347 MB): 532 MB before any byte of ours, over the 500 MB budget.
+// Its test stays visible as a todo; what the image adds to its base is held to LibTorch + 25 MB.
+const OVER_FLOOR: Record<string, string> = {
+  multistage: 'node:20-bookworm-slim (185 MB) + stripped LibTorch (347 MB) already exceed 500 MB',
+};
+const MB = 1e6;
+const imageSize = async (image: string) => Number(await docker('image', 'inspect', '--format', '{{.Size}}', image));
+const layers = async (image: string) => JSON.parse(await docker('image', 'inspect', '--format', '{{json .RootFS.Layers}}', image)) as string[];
+
+/** The node:20-bookworm-slim image (public or docker/bases.sh's stand-in) the image was built on. */
+async function runtimeBase(image: string): Promise<string> {
+  const own = await layers(image);
+  for (const base of ['node:20-bookworm-slim', 'local/node:20-bookworm-slim']) {
+    const theirs = await layers(base).catch(() => []);
+    if (theirs.length && theirs.every((layer, i) => own[i] === layer)) return base;
+  }
+  throw new Error(`${image} is not built on node:20-bookworm-slim`);
+}
 
 const engine = (() => {
   try {
@@ -55,6 +78,20 @@ describe('Docker images', { skip: !engine && !process.env.CI && 'no Docker engin
         assert.ok(user && !/^(root|0)(:|$)/.test(user), `user '${user}'`);
       });
 
+      if (variant.budget) {
+        it(`fits its budget of ${variant.budget} MB`, { todo: OVER_FLOOR[variant.name] }, async () => {
+          const size = await imageSize(image);
+          assert.ok(size <= variant.budget! * MB, `${image} is ${(size / MB).toFixed(0)} MB`);
+        });
+      }
+      if (OVER_FLOOR[variant.name]) {
+        it('adds to its base only LibTorch and 25 MB more', async () => {
+          const added = (await imageSize(image)) - (await imageSize(await runtimeBase(image)));
+          const libtorch = Number((await docker('run', '--rm', '--entrypoint', 'du', image, '-sb', '/opt/libtorch/lib')).split(/\s/)[0]);
+          assert.ok(added <= libtorch + 25 * MB, `${image} adds ${(added / MB).toFixed(0)} MB to its base, LibTorch ${(libtorch / MB).toFixed(0)} MB`);
+        });
+      }
+
       it('predicts on a read-only root filesystem what the host CLI predicts', async () => {
         const out = await docker('run', '--rm', '--read-only', '--tmpfs', '/tmp', image, 'predict', '--json', `/app/samples/${name}`);
         const { predictions } = JSON.parse(out);
@@ -69,22 +106,57 @@ describe('Docker images', { skip: !engine && !process.env.CI && 'no Docker engin
         try {
           const port = (await docker('port', id, '8080/tcp')).split('\n')[0].split(':').pop();
           const url = `http://127.0.0.1:${port}`;
-          // The image's own healthcheck says when to connect: a connection docker-proxy accepts
-          // before the server listens leaves Node's fetch pending with nothing to wake it.
-          const deadline = Date.now() + 90_000;
-          while ((await docker('inspect', '--format', '{{.State.Health.Status}}', id)) !== 'healthy') {
-            assert.ok(Date.now() < deadline, `${image} not healthy in 90 s: ${await docker('logs', id).catch(() => '')}`);
-            await new Promise((r) => setTimeout(r, 500));
-          }
+          await untilHealthy(id);
           assert.equal((await fetch(`${url}/v2/health/ready`)).status, 200);
-          const res = await fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: readFileSync(photo) });
-          assert.equal(res.status, 200);
-          const body = await res.json();
-          assert.equal(body.results[0].predictions[0].index, trueIndex(photo));
+          await assertNamesPhoto(url);
+          // The API docs' assets come along (the bundled images carry them beside the bundle).
+          assert.equal((await fetch(`${url}/docs/static/swagger-ui.css`)).status, 200);
         } finally {
           await docker('rm', '-f', id).catch(() => '');
         }
       });
     });
   }
+
+  it('docker/compose.yaml starts the service with its healthcheck', async () => {
+    const port = await freePort();
+    const compose = (...args: string[]) =>
+      run('docker-compose', ['-f', packagePath('docker', 'compose.yaml'), '-p', `pytorch-infer-test-${process.pid}`, ...args], {
+        env: { ...process.env, PYTORCH_INFER_PORT: String(port) },
+      });
+    await compose('up', '-d');
+    try {
+      await untilHealthy((await compose('ps', '-q')).stdout.trim());
+      await assertNamesPhoto(`http://127.0.0.1:${port}`);
+    } finally {
+      await compose('down', '-t', '5');
+    }
+  });
+
+  /** Waits for the container's own healthcheck: a connection docker-proxy accepts before the
+   * server listens leaves Node's fetch pending with nothing to wake it. */
+  async function untilHealthy(id: string): Promise<void> {
+    const deadline = Date.now() + 90_000;
+    while ((await docker('inspect', '--format', '{{.State.Health.Status}}', id)) !== 'healthy') {
+      assert.ok(Date.now() < deadline, `container not healthy in 90 s: ${await docker('logs', id).catch(() => '')}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  async function assertNamesPhoto(url: string): Promise<void> {
+    const res = await fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: readFileSync(photo) });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.results[0].predictions[0].index, trueIndex(photo));
+  }
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
