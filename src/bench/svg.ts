@@ -14,7 +14,7 @@ export interface Chart {
   readonly xLabel: string;
   readonly yLabel: string;
   readonly series: readonly Series[];
-  /** Tick positions on x; default: six evenly spaced from 0. Given ticks are spaced evenly (a categorical axis). */
+  /** Tick positions on x; default: round steps from 0. Given ticks are spaced evenly (a categorical axis). */
   readonly xTicks?: readonly number[];
   /** Vertical reference lines, e.g. a throughput ceiling. */
   readonly markers?: readonly { x: number; color: string }[];
@@ -29,8 +29,9 @@ export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '
 export function lineChart(chart: Chart): string {
   const all = chart.series.flatMap((s) => s.points);
   const categorical = chart.xTicks !== undefined;
-  const ticksX = chart.xTicks ?? evenTicks(Math.max(...all.map((p) => p.x), ...(chart.markers ?? []).map((m) => m.x)) * 1.1);
-  const maxY = Math.max(...all.map((p) => p.y)) * 1.1;
+  const ticksX = chart.xTicks ?? evenTicks(Math.max(...all.map((p) => p.x), ...(chart.markers ?? []).map((m) => m.x)) * 1.05);
+  const ticksY = evenTicks(Math.max(...all.map((p) => p.y)) * 1.05);
+  const maxY = ticksY[ticksY.length - 1];
   // A categorical axis puts its ticks at equal distances (batch 1, 8, 32); a numeric one scales.
   const x = categorical
     ? (v: number) => LEFT + ((ticksX.indexOf(v) + 0.5) / ticksX.length) * (W - LEFT - RIGHT)
@@ -42,7 +43,7 @@ export function lineChart(chart: Chart): string {
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${LEFT}" y="18" font-size="14">${escape(chart.title)}</text>`,
     ...ticksX.map((v) => `<line x1="${f(x(v))}" y1="${TOP}" x2="${f(x(v))}" y2="${H - BOTTOM}" stroke="#eee"/><text x="${f(x(v))}" y="${H - BOTTOM + 16}" text-anchor="middle">${round(v)}</text>`),
-    ...evenTicks(maxY).map((v) => `<line x1="${LEFT}" y1="${f(y(v))}" x2="${W - RIGHT}" y2="${f(y(v))}" stroke="#eee"/><text x="${LEFT - 6}" y="${f(y(v) + 4)}" text-anchor="end">${round(v)}</text>`),
+    ...ticksY.map((v) => `<line x1="${LEFT}" y1="${f(y(v))}" x2="${W - RIGHT}" y2="${f(y(v))}" stroke="#eee"/><text x="${LEFT - 6}" y="${f(y(v) + 4)}" text-anchor="end">${round(v)}</text>`),
     `<text x="${(LEFT + W - RIGHT) / 2}" y="${H - 12}" text-anchor="middle">${escape(chart.xLabel)}</text>`,
     `<text transform="translate(16 ${(TOP + H - BOTTOM) / 2}) rotate(-90)" text-anchor="middle">${escape(chart.yLabel)}</text>`,
     ...(chart.markers ?? []).map((m) => `<line x1="${f(x(m.x))}" y1="${TOP}" x2="${f(x(m.x))}" y2="${H - BOTTOM}" stroke="${m.color}" stroke-dasharray="2 4"/>`),
@@ -65,8 +66,11 @@ export function lineChart(chart: Chart): string {
   return `${parts.join('\n')}\n`;
 }
 
+/** 0 up to at least `max` in about five round steps (1, 2, 2.5 or 5 × 10^k). */
 function evenTicks(max: number): number[] {
-  return Array.from({ length: 6 }, (_, i) => (max / 5) * i);
+  const magnitude = 10 ** Math.floor(Math.log10(max / 5));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s * 5 >= max)!;
+  return Array.from({ length: Math.ceil(max / step) + 1 }, (_, i) => i * step);
 }
 
 function round(v: number): string {
