@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "pytorch_infer",
-      "sources": ["native/addon.cc", "native/torch_module.cc"],
+      "sources": ["native/addon.cc", "native/torch_module.cc", "native/inference_thread.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node scripts/libtorch.mjs --print include)"

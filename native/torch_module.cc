@@ -1,5 +1,7 @@
 #include "torch_module.h"
 
+#include "inference_thread.h"
+
 #include <ATen/Parallel.h>
 
 #include <sys/mman.h>
@@ -42,13 +44,16 @@ class LoadWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      auto model = std::make_shared<Model>();
-      model->module = torch::jit::load(path_, torch::kCPU);
-      model->module.eval();
-      // Freezing folds batch norms and weights into constants and picks
-      // inference kernels; a module it cannot handle is an error, not a silent fallback.
-      if (optimize_) model->module = torch::jit::optimize_for_inference(model->module);
-      model_ = std::move(model);
+      RunOnInferenceThread([this] {
+        at::init_num_threads();
+        auto model = std::make_shared<Model>();
+        model->module = torch::jit::load(path_, torch::kCPU);
+        model->module.eval();
+        // Freezing folds batch norms and weights into constants and picks
+        // inference kernels; a module it cannot handle is an error, not a silent fallback.
+        if (optimize_) model->module = torch::jit::optimize_for_inference(model->module);
+        model_ = std::move(model);
+      });
     } catch (const std::exception& e) {
       SetError("cannot load TorchScript model '" + path_ + "': " + Describe(e));
     }
@@ -82,12 +87,13 @@ class ForwardWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      at::init_num_threads();  // apply the process-wide intra-op setting on this pool thread
-      c10::InferenceMode guard;
-      std::lock_guard<std::mutex> lock(model_->mutex);
-      torch::jit::IValue result = model_->module.forward({input_});
-      input_ = torch::Tensor();
-      output_ = FirstTensor(result).to(torch::kFloat32).contiguous();
+      RunOnInferenceThread([this] {
+        at::init_num_threads();  // apply the process-wide intra-op setting
+        c10::InferenceMode guard;
+        torch::jit::IValue result = model_->module.forward({input_});
+        input_ = torch::Tensor();
+        output_ = FirstTensor(result).to(torch::kFloat32).contiguous();
+      });
     } catch (const std::exception& e) {
       SetError("forward failed: " + Describe(e));
     }

@@ -1,20 +1,21 @@
-// A TorchScript module behind a JS object. Loading and forward run on libuv's
-// thread pool; the event loop thread only validates arguments and copies data.
+// A TorchScript module behind a JS object. Loading and forward run on the inference thread
+// (inference_thread.h), waited for by libuv's pool; the event loop thread only validates
+// arguments and copies data.
 #pragma once
 
 #include <napi.h>
 #include <torch/script.h>
 
 #include <memory>
-#include <mutex>
 
 namespace pytorch_infer {
 
 // Shared by the JS wrapper and in-flight workers, so close() while a forward
 // runs frees the module only when that forward is done.
+// Forwards run one at a time, all on one thread (inference_thread.h): intra-op threads
+// already use every core.
 struct Model {
   torch::jit::Module module;
-  std::mutex mutex;  // one forward at a time: intra-op threads already use every core
 };
 
 class TorchModule : public Napi::ObjectWrap<TorchModule> {
