@@ -86,9 +86,8 @@ describe('native addon', () => {
       for (let i = 0; i < n; i++) await module.forward(x, [1, 3, 224, 224]);
     };
     await run(300); // the JIT's caches settle
-    // glibc's per-thread arenas may still grow once in a while (forwards run on whichever libuv
-    // thread is free), but a leak grows every window: a leaked output (4 KB) adds 4 MB per
-    // 1000 forwards, a leaked input (600 KB) 600 MB.
+    // The allocator may still grow once in a while, but a leak grows every window: a leaked
+    // output (4 KB) adds 4 MB per 1000 forwards, a leaked input (600 KB) 600 MB.
     const windows = [];
     for (let w = 0; w < 3; w++) {
       const before = process.memoryUsage().rss;
