@@ -54,11 +54,14 @@ describe('pytorch-infer bench', () => {
     assert.equal(plot.match(/<path /g)?.length, 4, 'one line per engine');
   });
 
-  it('refuses bad numbers before measuring anything', async () => {
-    await assert.rejects(promisify(execFile)(process.execPath, [CLI, 'bench', '--batch', '0']), (err: { code: number; stderr: string }) => {
-      assert.equal(err.code, 1);
-      assert.match(err.stderr, /--batch must be positive integers, got 0/);
-      return true;
-    });
+  it('refuses bad numbers and unreadable photos before measuring anything', async () => {
+    for (const [args, message] of [[['--batch', '0'], /--batch must be positive integers, got 0/], [['/no/such.jpg'], /cannot read photo \/no\/such\.jpg/]] as const) {
+      await assert.rejects(promisify(execFile)(process.execPath, [CLI, 'bench', ...args]), (err: { code: number; stderr: string }) => {
+        assert.equal(err.code, 1);
+        assert.match(err.stderr, message);
+        assert.doesNotMatch(err.stderr, /benchmark done|inference/);
+        return true;
+      });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { BACKENDS, type BackendName } from '../backend.js';
@@ -42,6 +42,8 @@ export async function handler(argv: Args): Promise<void> {
     for (const v of [values].flat()) if (!(Number.isInteger(v) && v >= 1)) throw new Error(`--${flag} must be positive integers, got ${v}`);
   }
   const photos = argv.photos?.length ? (argv.photos as string[]) : await bundledPhotos();
+  // Refused before minutes of measuring, not in the middle of them.
+  for (const photo of photos) await access(photo, constants.R_OK).catch(() => Promise.reject(new Error(`cannot read photo ${photo}`)));
   const options = {
     engines: ENGINES.filter((e) => argv.backend.includes(e.backend)),
     decoders: argv.decoder,
