@@ -14,10 +14,10 @@ export interface Launch {
  * Runs `command args…`, which must print one block of 1 + `top` lines per photo (the file name,
  * then its classes) and exit 0 — as `pytorch-infer predict` and scripts/export/reference.py do.
  */
-export function launch(command: string, args: readonly string[], top: number, env: NodeJS.ProcessEnv = process.env): Promise<Launch> {
+export function launch(command: string, args: readonly string[], top: number): Promise<Launch> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const answers: number[] = [];
     let lines = 0;
     let peak: number | undefined;

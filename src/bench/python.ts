@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DEFAULT_MODEL, packagePath } from '../paths.js';
 
-export const REFERENCE_SCRIPT = packagePath('scripts', 'export', 'reference.py');
+const REFERENCE_SCRIPT = packagePath('scripts', 'export', 'reference.py');
 
 /** Where to look when no --python is given: $PYTHON, the venv scripts/export/README.md sets up, python3. */
 const CANDIDATES = [process.env.PYTHON, packagePath('.venv-export', 'bin', 'python'), 'python3'];

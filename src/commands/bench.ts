@@ -8,20 +8,18 @@ import { findPython } from '../bench/python.js';
 import { batchPlot, markdown } from '../bench/report.js';
 import { countSteps, runBenchmark } from '../bench/run.js';
 import { availableCpus } from '../cpus.js';
-import type { DecoderName } from '../image/types.js';
+import { DECODER_NAMES, type DecoderName } from '../image/types.js';
 import { packagePath } from '../paths.js';
 
 export const command = 'bench [photos..]';
 export const describe = 'Measure every backend side by side: load, cold start, ms/img by batch and threads, end to end, peak RSS';
-
-const DECODERS: readonly DecoderName[] = ['jimp', 'sharp'];
 
 export function builder(yargs: Argv) {
   return yargs
     .env('PYTORCH_INFER')
     .positional('photos', { type: 'string', array: true, describe: 'Photos for the end-to-end rows (default: the bundled samples/)' })
     .option('backend', { choices: BACKENDS, array: true, default: [...BACKENDS] as BackendName[], describe: 'Backends to measure (TorchScript: float optimised and not, and int8)' })
-    .option('decoder', { choices: DECODERS, array: true, default: [...DECODERS] as DecoderName[], describe: 'Decoders for the end-to-end rows' })
+    .option('decoder', { choices: DECODER_NAMES, array: true, default: [...DECODER_NAMES] as DecoderName[], describe: 'Decoders for the end-to-end rows' })
     .option('threads', { type: 'number', array: true, describe: 'Intra-op thread counts for the inference rows (default: 1 and the CPUs available)' })
     .option('batch', { type: 'number', array: true, default: [1, 8, 32], describe: 'Batch sizes for the inference rows' })
     .option('iterations', { type: 'number', default: 20, describe: 'Timed forwards per inference row' })

@@ -2,9 +2,7 @@
 import type { Argv } from 'yargs';
 import { BACKENDS, type BackendName } from '../backend.js';
 import type { ClassifierOptions } from '../classifier.js';
-import { DEFAULT_MAX_PIXELS, type DecoderName } from '../image/types.js';
-
-const DECODERS: readonly DecoderName[] = ['jimp', 'sharp'];
+import { DECODER_NAMES, DEFAULT_MAX_PIXELS, type DecoderName } from '../image/types.js';
 
 export function modelOptions<T>(yargs: Argv<T>) {
   return yargs
@@ -12,7 +10,7 @@ export function modelOptions<T>(yargs: Argv<T>) {
     .option('backend', { choices: BACKENDS, default: 'torchscript' as BackendName, describe: 'Inference runtime' })
     .option('model', { type: 'string', describe: 'Model file (default: model/traced_model.pt, or model/mobilenet_v2.onnx with --backend onnx)' })
     .option('labels', { type: 'string', describe: 'Class names, one per line (default: model/class_names.txt)' })
-    .option('decoder', { choices: DECODERS, default: 'jimp' as DecoderName, describe: 'Image decoder' })
+    .option('decoder', { choices: DECODER_NAMES, default: 'jimp' as DecoderName, describe: 'Image decoder' })
     .option('threads', { type: 'number', describe: 'Intra-op threads (default: CPUs available to this process)' })
     .option('optimize', { type: 'boolean', default: true, describe: 'Graph optimisation at load (--no-optimize to turn off)' })
     .option('max-pixels', { type: 'number', default: DEFAULT_MAX_PIXELS, describe: 'Refuse images with more pixels, before decoding' });

@@ -6,6 +6,7 @@ export interface RgbImage {
 }
 
 export type DecoderName = 'jimp' | 'sharp';
+export const DECODER_NAMES: readonly DecoderName[] = ['jimp', 'sharp'];
 
 export interface DecodeLimits {
   /** Images with more pixels (width × height, read from the header) are refused before decoding. */
