@@ -17,7 +17,12 @@ rmSync(out, { recursive: true, force: true });
 await build({
   // Flat names: code that finds a worker beside itself (new URL('./decode-worker.js',
   // import.meta.url)) lands in a chunk in the same folder.
-  entryPoints: { cli: 'src/cli.ts', 'decode-worker': 'src/server/decode-worker.ts', worker: 'src/bench/worker.ts' },
+  entryPoints: {
+    cli: 'src/cli.ts',
+    'decode-worker': 'src/server/decode-worker.ts',
+    'onnx-worker': 'src/backends/onnx-worker.ts',
+    worker: 'src/bench/worker.ts',
+  },
   outdir: dist,
   bundle: true,
   splitting: true,

@@ -6,8 +6,10 @@ export const BACKENDS: readonly BackendName[] = ['torchscript', 'onnx'];
 export interface BackendOptions {
   /** Model file; each backend has its own default under model/. */
   model?: string;
-  /** Intra-op threads (LibTorch: process-wide). Default: the CPUs this process may use. */
+  /** Intra-op threads of each forward (LibTorch: process-wide). Default: the CPUs this process may use. */
   threads?: number;
+  /** Forwards that may run at once, each on its own thread(s). Default 1. */
+  lanes?: number;
   /** Graph optimisation at load (TorchScript freeze + optimize_for_inference; ONNX Runtime level "all"). */
   optimize?: boolean;
 }
@@ -22,6 +24,8 @@ export interface Backend {
   readonly optimize: boolean;
   /** Largest batch one forward accepts (models traced at a fixed batch size accept only that). */
   readonly maxBatch: number;
+  /** Forwards that run at once; more calls to forward() wait for a free lane. */
+  readonly lanes: number;
   forward(input: Tensor): Promise<Tensor>;
   close(): Promise<void>;
 }

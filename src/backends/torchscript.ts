@@ -9,6 +9,8 @@ import { concat, split, type Tensor } from '../tensor.js';
 export class TorchScriptBackend implements Backend {
   readonly name = 'torchscript' as const;
   readonly runtime = `LibTorch ${native().libtorchVersion}`;
+  /** All LibTorch work runs on the addon's one inference thread (native/inference_thread.h). */
+  readonly lanes = 1;
   #module: NativeModule | undefined;
 
   private constructor(

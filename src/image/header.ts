@@ -180,6 +180,18 @@ export function* jpegSegments(v: DataView): Generator<JpegSegment> {
   }
 }
 
+/** Components of a JPEG's frame (1 grey, 3 YCbCr or RGB, 4 CMYK or YCCK); 0 if no frame header is found. */
+export function jpegComponents(bytes: Uint8Array): number {
+  try {
+    for (const { marker, start } of jpegSegments(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength))) {
+      if (isStartOfFrame(marker)) return bytes[start + 5] ?? 0;
+    }
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+  }
+  return 0;
+}
+
 /** SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC), which share the range. */
 export function isStartOfFrame(marker: number): boolean {
   return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;

@@ -1,14 +1,17 @@
-// Dynamic batching: rows from concurrent requests share one forward. A batch starts as soon
-// as it is full, when the model becomes free with rows waiting, or max-delay after the first
-// row arrived at an idle model, so a lone request waits at most max-delay.
+// Dynamic batching: rows from concurrent requests share one forward, and up to `lanes`
+// forwards run at once. A batch starts as soon as it is full, when a lane becomes free with
+// rows waiting, or max-delay after the first row arrived at an idle lane (0: at once, so a lone
+// request never waits; under load the rows that arrive during a forward make the next batch).
 import type { Tensor } from '../tensor.js';
 import { concat, split } from '../tensor.js';
 
 export interface BatcherOptions {
   /** Rows per forward (already capped by the backend's own maxBatch). */
   maxBatch: number;
-  /** How long a row may wait at an idle model for others to join it. */
+  /** How long a row may wait at an idle lane for others to join it. */
   maxDelayMs: number;
+  /** Forwards at once (the backend's lanes). */
+  lanes: number;
 }
 
 /** One image's share of a forward. */
@@ -37,7 +40,7 @@ interface Job {
 export class Batcher {
   readonly #queue: Job[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
+  readonly #running = new Set<Promise<void>>();
 
   constructor(
     private readonly forward: (batch: Tensor) => Promise<Tensor>,
@@ -61,14 +64,14 @@ export class Batcher {
 
   /** Resolves once every queued row has run. */
   async drain(): Promise<void> {
-    while (this.#running || this.#queue.length) {
-      if (!this.#running) this.#start();
-      await this.#running;
+    while (this.#running.size || this.#queue.length) {
+      if (this.#queue.length) this.#start();
+      await Promise.race(this.#running);
     }
   }
 
   #schedule(): void {
-    if (this.#running) return; // the running batch picks the queue up when it ends
+    if (this.#running.size >= this.options.lanes) return; // a lane that frees up takes the queue
     if (this.#queue.length >= this.options.maxBatch || this.options.maxDelayMs <= 0) this.#start();
     else this.#timer ??= setTimeout(() => this.#start(), this.options.maxDelayMs);
   }
@@ -76,14 +79,16 @@ export class Batcher {
   #start(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const jobs = this.#queue.splice(0, this.options.maxBatch);
-    if (jobs.length === 0) return;
-    this.observer.queueDepth(this.#queue.length);
-    this.#running = this.#run(jobs).finally(() => {
-      this.#running = undefined;
-      // Rows that arrived during the forward have waited long enough: run them now.
-      if (this.#queue.length) this.#start();
-    });
+    while (this.#queue.length && this.#running.size < this.options.lanes) {
+      const jobs = this.#queue.splice(0, this.options.maxBatch);
+      this.observer.queueDepth(this.#queue.length);
+      const running: Promise<void> = this.#run(jobs).finally(() => {
+        this.#running.delete(running);
+        // Rows that arrived during the forward have waited long enough: run them now.
+        if (this.#queue.length) this.#start();
+      });
+      this.#running.add(running);
+    }
   }
 
   async #run(jobs: Job[]): Promise<void> {

@@ -1,7 +1,8 @@
 // A fixed pool of worker threads that decode and preprocess images, so the event loop
 // only moves bytes: a 20 ms JPEG decode on the main thread would stall every connection.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ImageError, type ImageErrorCode, type LoadOptions } from '../image/index.js';
+import { startWorker } from '../worker.js';
 
 export interface DecodeRequest {
   id: number;
@@ -21,15 +22,6 @@ interface Pending {
   resolve(data: Float32Array): void;
   reject(err: Error): void;
   observe?: DecodeObserver;
-}
-
-// From dist/ the worker is plain .js. Under tsx (tests) it is .ts, and tsx registers its
-// loader only on the main thread, so the worker first registers it itself.
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./decode-worker.js', import.meta.url));
-  const url = new URL('./decode-worker.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`;
-  return new Worker(bootstrap, { eval: true });
 }
 
 export class DecodePool {
@@ -66,7 +58,7 @@ export class DecodePool {
   }
 
   #spawn(index: number): void {
-    const worker = startWorker();
+    const worker = startWorker(import.meta.url, 'decode-worker');
     worker.unref();
     worker.on('message', (reply: DecodeReply) => this.#settle(reply));
     // A crashed worker fails only its own requests and is replaced.

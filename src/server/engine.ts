@@ -58,6 +58,7 @@ export class Engine {
     this.#batcher = new Batcher((batch) => backend.forward(batch), {
       maxBatch: Math.min(options.maxBatch, backend.maxBatch),
       maxDelayMs: options.maxDelayMs,
+      lanes: backend.lanes,
     }, metrics);
   }
 

@@ -1,0 +1,57 @@
+// One ONNX Runtime session in a worker thread. onnxruntime-node runs a session synchronously on
+// the thread that calls run(), so on the main thread every forward would stall the event loop;
+// here it stalls only this worker, and several workers are several forwards at once.
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface OnnxWorkerData {
+  model: string;
+  threads: number;
+  optimize: boolean;
+}
+
+/** A batch to run; `data` is transferred, not copied. */
+export interface OnnxRequest {
+  id: number;
+  data: Float32Array;
+  shape: number[];
+}
+
+export type OnnxReply =
+  | { id: number; data: Float32Array; shape: number[]; error?: undefined }
+  | { id: number; error: string };
+
+/** Sent once, when the session is loaded (or failed to load). */
+export type OnnxReady = { ready: true; version: string } | { ready: false; error: string };
+
+const port = parentPort;
+if (!port) throw new Error('onnx-worker must run in a worker thread');
+
+const { model, threads, optimize } = workerData as OnnxWorkerData;
+const firstLine = (err: unknown) => (err as Error).message.split('\n')[0];
+try {
+  const ort = await import('onnxruntime-node').catch((err) => {
+    throw new Error(`cannot load onnxruntime-node for --backend onnx: ${firstLine(err)}`);
+  });
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: optimize ? 'all' : 'disabled',
+    executionProviders: ['cpu'],
+  }).catch((err) => {
+    throw new Error(`cannot load ONNX model '${model}': ${firstLine(err)}`);
+  });
+  const [inputName] = session.inputNames;
+  const [outputName] = session.outputNames;
+  port.on('message', async ({ id, data, shape }: OnnxRequest) => {
+    try {
+      const output = (await session.run({ [inputName]: new ort.Tensor('float32', data, shape) }))[outputName];
+      const logits = output.data as Float32Array;
+      port.postMessage({ id, data: logits, shape: output.dims.map(Number) } satisfies OnnxReply, [logits.buffer as ArrayBuffer]);
+    } catch (err) {
+      port.postMessage({ id, error: (err as Error).message } satisfies OnnxReply);
+    }
+  });
+  port.postMessage({ ready: true, version: ort.env.versions.common } satisfies OnnxReady);
+} catch (err) {
+  port.postMessage({ ready: false, error: (err as Error).message } satisfies OnnxReady);
+}
