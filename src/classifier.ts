@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type Backend, type BackendName, type BackendOptions, createBackend } from './backend.js';
-import { loadTensor } from './image/index.js';
+import { type LoadOptions, loadTensor } from './image/index.js';
 import { DEFAULT_MAX_PIXELS, type DecoderName } from './image/types.js';
 import { Labels, type Prediction } from './labels.js';
 import { DEFAULT_LABELS } from './paths.js';
@@ -13,6 +13,8 @@ export interface ClassifierOptions extends BackendOptions {
   decoder?: DecoderName;
   /** Images with more pixels are refused before they are decoded. */
   maxPixels?: number;
+  /** Decode large JPEGs at full size instead of at PIL's draft() scale (sharp). */
+  exactDecode?: boolean;
 }
 
 /** A photo as a file path or its encoded bytes (JPEG, PNG, GIF, BMP, TIFF, WebP…). */
@@ -23,20 +25,25 @@ export class Classifier {
   private constructor(
     readonly backend: Backend,
     readonly labels: Labels,
-    readonly decoder: DecoderName,
-    readonly maxPixels: number,
+    /** How photos become tensors: the decoder and its options. */
+    readonly loading: Required<LoadOptions>,
   ) {}
+
+  get decoder(): DecoderName {
+    return this.loading.decoder;
+  }
 
   static async create(options: ClassifierOptions = {}): Promise<Classifier> {
     const labels = await Labels.load(options.labels ?? DEFAULT_LABELS);
     const backend = await createBackend(options.backend ?? 'torchscript', options);
-    return new Classifier(backend, labels, options.decoder ?? 'jimp', options.maxPixels ?? DEFAULT_MAX_PIXELS);
+    const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS, exactDecode = false } = options;
+    return new Classifier(backend, labels, { decoder, maxPixels, exactDecode });
   }
 
   /** Reads, decodes and preprocesses one photo into a [1, 3, 224, 224] tensor. */
   async preprocess(input: ImageInput): Promise<Tensor> {
     const bytes = typeof input === 'string' ? await readImageFile(input) : input;
-    const data = await loadTensor(bytes, { decoder: this.decoder, maxPixels: this.maxPixels });
+    const data = await loadTensor(bytes, this.loading);
     return { data, shape: [1, 3, 224, 224] };
   }
 

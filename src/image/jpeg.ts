@@ -48,6 +48,16 @@ export function decodeJpeg(bytes: Uint8Array, maxPixels: number): RgbImage {
   return orient({ width, height, data }, info.orientation);
 }
 
+/** The EXIF orientation (1..8) of a JPEG, 1 when absent or unreadable. */
+export function jpegOrientation(bytes: Uint8Array): number {
+  try {
+    return readJpegInfo(bytes).orientation;
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return 1;
+  }
+}
+
 function readJpegInfo(bytes: Uint8Array): JpegInfo {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let components: Component[] = [];

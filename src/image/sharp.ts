@@ -1,9 +1,10 @@
 import type { Sharp, SharpConstructor } from 'sharp';
 import { cmykToRgb, dropAlpha, from16Bit } from './convert.js';
 import { corrupt } from './errors.js';
-import { checkHeader, gifTransparentColour, jpegComponents } from './header.js';
+import { checkHeader, gifTransparentColour, type ImageHeader, jpegComponents } from './header.js';
 import { jimpDecoder } from './jimp.js';
-import type { Decoder, RgbImage } from './types.js';
+import { jpegOrientation } from './jpeg.js';
+import type { DecodeLimits, Decoder, RgbImage } from './types.js';
 
 /*
  * Native decoding with libvips (libjpeg-turbo, libpng, libwebp, libtiff, as PIL uses): several
@@ -14,7 +15,8 @@ import type { Decoder, RgbImage } from './types.js';
 export const sharpDecoder: Decoder = {
   name: 'sharp',
   async decode(bytes, limits) {
-    const { format } = checkHeader(bytes, limits);
+    const header = checkHeader(bytes, limits);
+    const { format } = header;
     // libvips has no BMP loader; BMP is plain pixels, which jimp reads exactly as PIL does.
     if (format === 'bmp') return jimpDecoder.decode(bytes, limits);
     const sharp = await loadSharp();
@@ -48,6 +50,7 @@ export const sharpDecoder: Decoder = {
         return from16Bit(samples, info.width, info.height, 1, true);
       }
       if (format === 'gif') return await gifFrame(image, gifTransparentColour(bytes));
+      if (format === 'jpeg') draft(image, header, bytes, limits);
       const { data, info } = await image.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
       // A plain Uint8Array view, like the other paths return, keeps the resize loops monomorphic.
       const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
@@ -57,6 +60,25 @@ export const sharpDecoder: Decoder = {
     }
   },
 };
+
+/**
+ * PIL's `draft()`: the largest scale s of 8, 4, 2 that keeps both sides ≥ the draft size gives a
+ * ceil(w / s) × ceil(h / s) image. libvips decodes at s / 2 with libjpeg's DCT scaling (sharp asks
+ * libjpeg for no more, to avoid its rounding) and reduces the last 2× with a Catmull-Rom filter,
+ * which is closest to libjpeg's scaled IDCT of the filters sharp offers (measured on 24 large
+ * photos, mean |Δ| from PIL's tensor: cubic 0.0066, lanczos2 0.0066, lanczos3 0.0092, linear 0.013,
+ * where a full decode is 0.0115 away). A 12 MP photo then takes ~20 ms instead of ~200.
+ */
+function draft(image: Sharp, { width, height }: ImageHeader, bytes: Uint8Array, limits: DecodeLimits): void {
+  if (!limits.draft) return;
+  const fits = Math.min(Math.floor(width / limits.draft.width), Math.floor(height / limits.draft.height));
+  const scale = [8, 4, 2].find((s) => fits >= s);
+  if (scale === undefined) return;
+  const [w, h] = [Math.ceil(width / scale), Math.ceil(height / scale)];
+  // sharp's target is in the upright orientation; PIL drafts the stored image, then rotates it.
+  const turned = jpegOrientation(bytes) >= 5;
+  image.resize({ width: turned ? h : w, height: turned ? w : h, fit: 'fill', kernel: 'cubic' });
+}
 
 /** The first frame; transparent pixels take the colour PIL gives them. */
 async function gifFrame(image: Sharp, transparentColour: Uint8Array | undefined): Promise<RgbImage> {

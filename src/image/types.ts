@@ -11,6 +11,11 @@ export const DECODER_NAMES: readonly DecoderName[] = ['jimp', 'sharp'];
 export interface DecodeLimits {
   /** Images with more pixels (width × height, read from the header) are refused before decoding. */
   readonly maxPixels: number;
+  /**
+   * The smallest size the pixels are needed at: a decoder may decode a JPEG at 1/2, 1/4 or 1/8
+   * scale as long as both sides stay at least this large (what PIL's `draft()` does). Absent: full size.
+   */
+  readonly draft?: { readonly width: number; readonly height: number };
 }
 
 /** 40 MP: any camera photo fits; an RGBA decode of it is 160 MB. */

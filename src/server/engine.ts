@@ -54,7 +54,7 @@ export class Engine {
     private readonly metrics: Metrics,
   ) {
     const { backend } = classifier;
-    this.#pool = new DecodePool(options.decodeWorkers, { decoder: classifier.decoder, maxPixels: classifier.maxPixels });
+    this.#pool = new DecodePool(options.decodeWorkers, classifier.loading);
     this.#batcher = new Batcher((batch) => backend.forward(batch), {
       maxBatch: Math.min(options.maxBatch, backend.maxBatch),
       maxDelayMs: options.maxDelayMs,
