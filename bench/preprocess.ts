@@ -2,16 +2,22 @@
  * Decode + preprocess time per photo for each decoder, and the distance from PIL's tensors.
  *   node --import tsx bench/preprocess.ts [photoDir] [referenceTensorDir]
  * Defaults to the test fixtures: 100 ImageNet photos, reference tensors for some of them.
+ * Phone-size photos: bench/preprocess.ts test/fixtures/large test/fixtures/large (PIL draft tensors).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { getDecoder, preprocess, type DecoderName } from '../src/image/index.js';
+import { getDecoder, preprocess, RESIZE_SIZE, type DecoderName } from '../src/image/index.js';
 import { distance, readTensor } from '../test/image-fixtures.js';
 
 const fixtures = new URL('../test/fixtures/', import.meta.url).pathname;
 const photoDir = process.argv[2] ?? join(fixtures, 'imagenet-sample-100');
 const referenceDir = process.argv[3] ?? join(fixtures, 'reference', 'tensors');
-const DECODERS: DecoderName[] = ['jimp', 'sharp'];
+// As loadTensor decodes: at PIL's draft() scale unless exact.
+const DECODERS: { name: DecoderName; exact: boolean }[] = [
+  { name: 'jimp', exact: false },
+  { name: 'sharp', exact: false },
+  { name: 'sharp', exact: true },
+];
 const WARMUP = 5;
 
 const photos = readdirSync(photoDir)
@@ -21,9 +27,9 @@ const photos = readdirSync(photoDir)
 if (photos.length === 0) throw new Error(`no photos in ${photoDir}`);
 
 const rows = [];
-for (const name of DECODERS) {
+for (const { name, exact } of DECODERS) {
   const decoder = getDecoder(name);
-  const limits = { maxPixels: 40_000_000 };
+  const limits = { maxPixels: 40_000_000, draft: exact ? undefined : { width: RESIZE_SIZE, height: RESIZE_SIZE } };
   for (const { bytes } of photos.slice(0, WARMUP)) preprocess(await decoder.decode(bytes, limits));
 
   const decodeMs: number[] = [];
@@ -39,11 +45,11 @@ for (const name of DECODERS) {
     decodeMs.push(t1 - t0);
     preprocessMs.push(t2 - t1);
     totalMs.push(t2 - t0);
-    const reference = join(referenceDir, `${stem}.f32`);
-    if (existsSync(reference)) deltas.push(distance(tensor, readTensor(reference)));
+    const reference = [`${stem}.f32`, `${stem}.draft.f32`].map((f) => join(referenceDir, f)).find(existsSync);
+    if (reference) deltas.push(distance(tensor, readTensor(reference)));
   }
   rows.push({
-    decoder: name,
+    decoder: exact ? `${name} --exact-decode` : name,
     'decode ms (median)': round(quantile(decodeMs, 0.5)),
     'preprocess ms (median)': round(quantile(preprocessMs, 0.5)),
     'total ms (median)': round(quantile(totalMs, 0.5)),
