@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release } from 'node:os';
-import { relative } from 'node:path';
+import { basename, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { availableCpus } from '../src/cpus.js';
 import { lineChart, PALETTE } from '../src/bench/svg.js';
@@ -280,7 +280,7 @@ function markdown(): string {
       'model/mobilenet_v2.onnx) and preprocess.py (torchvision\'s Resize(256) + CenterCrop(224) + ToTensor + Normalize in PIL + numpy, bit-identical to torchvision); ' +
       'the access log is off, as pytorch-infer logs no requests by default. Its venv: .cache/bench-venv from bench/python-service/requirements.txt.',
     '',
-    `Run: \`npm run build && ${run.command}\`. Raw points per round: [http-vs-python.json](http-vs-python.json); img/s by c: [http-vs-python.svg](http-vs-python.svg).`,
+    `Run: \`npm run build && ${run.command}\`. Raw points per round: [${basename(OUT)}.json](${basename(OUT)}.json); img/s by c: [${basename(OUT)}.svg](${basename(OUT)}.svg).`,
     '',
   ].join('\n');
 }
