@@ -161,6 +161,8 @@ const loadAtStart = loadavg();
 const started = new Date();
 
 const points: Point[] = [];
+/** serve's own account of its settings (threads, decoder, batching), from its first start. */
+const settings: Record<string, string> = {};
 for (let round = 0; round < ROUNDS; round++) {
   // Rotated so that no service always runs first (or right after the same neighbour).
   const order = services.map((_, i) => services[(i + round) % services.length]);
@@ -169,6 +171,8 @@ for (let round = 0; round < ROUNDS; round++) {
     const running = await startService(service.spec);
     try {
       await checkAnswer(running.base, CHECK_PHOTO.file, CHECK_PHOTO.index);
+      const printed = running.startup.match(/^pytorch-infer serve: (.*)$/m)?.[1];
+      if (printed) settings[service.name] ??= printed;
       for (const concurrency of CONCURRENCY) {
         const point = await measure(service.name, round, running.base, running.pid, concurrency);
         points.push(point);
@@ -235,7 +239,7 @@ const run = {
 const report = {
   run, machine,
   python: 'missing' in python ? { skipped: python.missing } : python.versions,
-  services: services.map(({ name, command }) => ({ name, command })),
+  services: services.map(({ name, command }) => ({ name, command, settings: settings[name] })),
   rows, points,
 };
 mkdirSync(packagePath('.cache'), { recursive: true });
@@ -249,7 +253,7 @@ function markdown(): string {
   const f1 = (v: number) => v.toFixed(1);
   const ratio = (v: number | undefined) => (v === undefined ? '–' : `${v.toFixed(2)}×`);
   const versions = 'missing' in python ? undefined : python.versions;
-  const commands = services.map(({ name, command }) => `| ${name} | \`${command}\` |`);
+  const commands = services.map(({ name, command }) => `| ${name} | \`${command}\` | ${settings[name] ?? 'see below'} |`);
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
   return [
     '# `pytorch-infer serve` vs the usual Python service (bench/http-vs-python.ts)',
@@ -272,8 +276,8 @@ function markdown(): string {
       `| ${r.service} | ${r.concurrency} | ${f1(r.imgPerSec)} | ${f1(r.imgPerSecRange[0])}–${f1(r.imgPerSecRange[1])} | ${ratio(r.vsPython?.imgPerSec)} | ` +
       `${f1(r.p50Ms)} | ${f1(r.p99Ms)} | ${f1(r.cpuMsPerImg)} | ${ratio(r.vsPython?.cpuMsPerImg)} | ${r.errors} |`),
     '',
-    '| service | command (from the package root) |',
-    '|---|---|',
+    '| service | command (from the package root) | settings it printed at start |',
+    '|---|---|---|',
     ...commands,
     '',
     `The Python service: bench/python-service/app.py (FastAPI, async handler computing inline, onnxruntime with 1 intra-op and 1 inter-op thread per worker, ` +

@@ -16,6 +16,8 @@ export interface ServiceSpec {
 export interface Running {
   readonly base: string;
   readonly pid: number;
+  /** What the service printed until it was ready. */
+  readonly startup: string;
   stop(): Promise<void>;
 }
 
@@ -40,7 +42,7 @@ export async function startService(spec: ServiceSpec): Promise<Running> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     const base = spec.ready(output);
-    if (base) return { base, pid: child.pid!, stop };
+    if (base) return { base, pid: child.pid!, startup: output, stop };
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${spec.command} exited before it was ready:\n${output}`);
     if (Date.now() > deadline) {
       await stop();

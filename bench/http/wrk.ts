@@ -23,7 +23,9 @@ export interface Load {
  */
 export async function wrk(url: string, photos: readonly string[], connections: number, seconds: number): Promise<Load> {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '60s', '-s', SCRIPT, url, '--', ...photos];
-  const { stdout } = await promisify(execFile)('wrk', args, { timeout: (seconds + 120) * 1000 });
+  const { stdout } = await promisify(execFile)('wrk', args, { timeout: (seconds + 120) * 1000 }).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? new Error('wrk is not installed (Debian, Ubuntu: apt-get install wrk)') : err;
+  });
   const line = stdout.split('\n').find((l) => l.startsWith('{"durationUs"'));
   if (!line) throw new Error(`wrk printed no result: ${stdout}`);
   const r = JSON.parse(line) as { durationUs: number; responses: number; ok: number; socketErrors: number; p50Us: number; p99Us: number };
