@@ -164,7 +164,7 @@ const points: Point[] = [];
 /** serve's own account of its settings (threads, decoder, batching), from its first start. */
 const settings: Record<string, string> = {};
 for (let round = 0; round < ROUNDS; round++) {
-  // Rotated so that no service always runs first (or right after the same neighbour).
+  // Rotated so that no service always runs first, on the freshest (or the most tired) machine.
   const order = services.map((_, i) => services[(i + round) % services.length]);
   for (const service of order) {
     log(`round ${round + 1}/${ROUNDS}: starting ${service.name}: ${service.command}`);
@@ -266,7 +266,8 @@ function markdown(): string {
       `(test/fixtures/imagenet-sample-100, ~500×375); ${SECONDS} s per point after a ${WARMUP} s warm-up at the same c, the server idle before each. ` +
       `${ROUNDS} round${ROUNDS > 1 ? 's' : ''}: each round starts every service afresh (in a rotated order), checks one answer's top-1, runs every c, stops it; ` +
       'the table holds the median over rounds (img/s range: lowest–highest round) and errors summed over rounds (non-2xx and socket errors).',
-    'CPU-ms/photo: user + system CPU of the server\'s whole process tree (/proc/<pid>/stat of the server and its descendants, all threads) over the load window, divided by its 2xx answers.',
+    'CPU-ms/photo: user + system CPU of the server\'s whole process tree (/proc/<pid>/stat of the server and its descendants, all threads) over the load window, divided by its 2xx answers ' +
+      '(the work in flight when wrk stops, at most c photos, is counted without its answers: at c = 64 that can add a few %).',
     '× Python: the ratio to the Python service at the same c (img/s: above 1 is faster; CPU: below 1 is cheaper).',
     ...('missing' in python ? ['', `**The Python service was skipped**: ${python.missing}.`] : []),
     '',
