@@ -1,4 +1,4 @@
-import { resizeBilinear } from './resize.js';
+import { resizeInto } from './resize.js';
 import type { RgbImage } from './types.js';
 
 /*
@@ -42,8 +42,14 @@ export function preprocess(img: RgbImage): Float32Array {
     width: Math.min(left + INPUT_SIZE, size.width) - x0,
     height: Math.min(top + INPUT_SIZE, size.height) - y0,
   };
-  const crop = resizeBilinear(img, size.width, size.height, visible);
-  return toTensor(crop, x0 - left, y0 - top);
+  const plane = INPUT_SIZE * INPUT_SIZE;
+  const out = new Float32Array(3 * plane);
+  if (visible.width !== INPUT_SIZE || visible.height !== INPUT_SIZE) {
+    for (let c = 0; c < 3; c++) out.fill(NORMALISED[c * 256], c * plane, (c + 1) * plane); // black padding
+  }
+  const offset = (y0 - top) * INPUT_SIZE + (x0 - left);
+  resizeInto(img, size.width, size.height, visible, { out, table: NORMALISED, offset, channelStride: plane, pixelStride: 1, rowStride: INPUT_SIZE });
+  return out;
 }
 
 /**
@@ -56,24 +62,4 @@ export function cropStart(size: number): number {
   const excess = size - INPUT_SIZE;
   const half = excess >> 1;
   return excess % 2 === 1 && half % 2 === 1 ? half + 1 : half; // x.5 goes to the even neighbour
-}
-
-/** Normalises `crop` into a 224×224 planar tensor at (padLeft, padTop); the rest is black padding. */
-function toTensor(crop: RgbImage, padLeft: number, padTop: number): Float32Array {
-  const plane = INPUT_SIZE * INPUT_SIZE;
-  const out = new Float32Array(3 * plane);
-  if (crop.width !== INPUT_SIZE || crop.height !== INPUT_SIZE) {
-    for (let c = 0; c < 3; c++) out.fill(NORMALISED[c * 256], c * plane, (c + 1) * plane);
-  }
-  const { data, width, height } = crop;
-  for (let y = 0; y < height; y++) {
-    let p = y * width * 3;
-    let o = (y + padTop) * INPUT_SIZE + padLeft;
-    for (let x = 0; x < width; x++, p += 3, o++) {
-      out[o] = NORMALISED[data[p]];
-      out[o + plane] = NORMALISED[256 + data[p + 1]];
-      out[o + 2 * plane] = NORMALISED[512 + data[p + 2]];
-    }
-  }
-  return out;
 }

@@ -33,24 +33,48 @@ interface Coefficients {
 }
 
 /**
- * Resizes src to width × height and returns `region` of the result. Each output pixel depends
- * only on its own coefficients, so this equals resize-then-crop, minus the work for cropped pixels.
+ * Where resized pixels go: sample c of region pixel (x, y) is written to
+ * `out[offset + c * channelStride + y * rowStride + x * pixelStride]` as `table[c * 256 + value]`,
+ * so the last pass can write a normalised planar tensor directly (no 8-bit crop in between).
  */
+export interface PixelSink {
+  readonly out: Float32Array | Uint8Array;
+  /** 3 × 256 values, one table per channel. */
+  readonly table: Float32Array;
+  readonly offset: number;
+  readonly channelStride: number;
+  readonly pixelStride: number;
+  readonly rowStride: number;
+}
+
+/** Resizes src to width × height and returns `region` of the result as 8-bit RGB. */
 export function resizeBilinear(
   src: RgbImage,
   width: number,
   height: number,
   region: Region = { left: 0, top: 0, width, height },
 ): RgbImage {
-  if (width === src.width && height === src.height) return crop(src, region);
+  const data = new Uint8Array(region.width * region.height * 3);
+  resizeInto(src, width, height, region, { out: data, table: IDENTITY, offset: 0, channelStride: 1, pixelStride: 3, rowStride: region.width * 3 });
+  return { width: region.width, height: region.height, data };
+}
+
+const IDENTITY = Float32Array.from({ length: 768 }, (_, i) => i % 256);
+
+/**
+ * Resizes src to width × height and writes `region` of the result into `sink`. Each output pixel
+ * depends only on its own coefficients, so this equals resize-then-crop, minus the work for
+ * cropped pixels. A pass that keeps its size has weights [1, 0] (exact), so running it equals
+ * Pillow skipping it.
+ */
+export function resizeInto(src: RgbImage, width: number, height: number, region: Region, sink: PixelSink): void {
   const horizontal = coefficients(src.width, width, region.left, region.width);
   const vertical = coefficients(src.height, height, region.top, region.height);
-  // Only the rows the vertical pass reads need the horizontal pass. A pass that keeps its size
-  // has weights [1, 0] (exact), so running it equals Pillow skipping it.
+  // Only the rows the vertical pass reads need the horizontal pass.
   const firstRow = vertical.first[0];
   const lastRow = vertical.first[region.height - 1] + vertical.count[region.height - 1];
   const band = resampleHorizontal(src, horizontal, firstRow, lastRow);
-  return resampleVertical(band, vertical, firstRow);
+  resampleVertical(band, vertical, firstRow, sink);
 }
 
 /**
@@ -89,13 +113,18 @@ function coefficients(inSize: number, outSize: number, start: number, length: nu
   return { first, count, weights, taps };
 }
 
-/** Resamples each row of src in [firstRow, lastRow) to the width of `c`. */
+/** Scratch for the horizontal pass, reused: a photo's band is ~200 KB, allocated per photo it
+ * kept the garbage collector busy. Each thread (worker) has its own. */
+let scratch = new Uint8Array(0);
+
+/** Resamples each row of src in [firstRow, lastRow) to the width of `c`; the result is scratch. */
 function resampleHorizontal(src: RgbImage, c: Coefficients, firstRow: number, lastRow: number): RgbImage {
   const width = c.first.length;
   const height = lastRow - firstRow;
   const { first, count, weights, taps } = c;
   const input = src.data;
-  const out = new Uint8Array(width * height * 3);
+  if (scratch.length < width * height * 3) scratch = new Uint8Array(width * height * 3);
+  const out = scratch;
   const inStride = src.width * 3;
   // Row by row, in memory order: 1.8× faster than column by column (measured on the 100 photos).
   for (let y = 0, o = 0; y < height; y++) {
@@ -118,18 +147,20 @@ function resampleHorizontal(src: RgbImage, c: Coefficients, firstRow: number, la
   return { width, height, data: out };
 }
 
-/** Resamples the columns of src, whose row 0 is source row `rowOffset`, to the height of `c`. */
-function resampleVertical(src: RgbImage, c: Coefficients, rowOffset: number): RgbImage {
+/** Resamples the columns of src, whose row 0 is source row `rowOffset`, to the height of `c`, into sink. */
+function resampleVertical(src: RgbImage, c: Coefficients, rowOffset: number, sink: PixelSink): void {
   const height = c.first.length;
   const stride = src.width * 3;
   const { first, count, weights, taps } = c;
   const input = src.data;
-  const out = new Uint8Array(stride * height);
-  for (let y = 0, o = 0; y < height; y++) {
+  const { out, table, channelStride, pixelStride, rowStride } = sink;
+  const [g0, b0] = [channelStride, 2 * channelStride];
+  for (let y = 0; y < height; y++) {
     const k = y * taps;
     const n = count[y];
     const row0 = (first[y] - rowOffset) * stride;
-    for (let i = row0, end = row0 + stride; i < end; i += 3, o += 3) {
+    let o = sink.offset + y * rowStride;
+    for (let i = row0, end = row0 + stride; i < end; i += 3, o += pixelStride) {
       let r = HALF;
       let g = HALF;
       let b = HALF;
@@ -139,21 +170,11 @@ function resampleVertical(src: RgbImage, c: Coefficients, rowOffset: number): Rg
         g = (g + Math.imul(input[p + 1], w)) | 0;
         b = (b + Math.imul(input[p + 2], w)) | 0;
       }
-      out[o] = clip8(r);
-      out[o + 1] = clip8(g);
-      out[o + 2] = clip8(b);
+      out[o] = table[clip8(r)];
+      out[o + g0] = table[256 + clip8(g)];
+      out[o + b0] = table[512 + clip8(b)];
     }
   }
-  return { width: src.width, height, data: out };
-}
-
-function crop(src: RgbImage, { left, top, width, height }: Region): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    const from = ((top + y) * src.width + left) * 3;
-    data.set(src.data.subarray(from, from + width * 3), y * width * 3);
-  }
-  return { width, height, data };
 }
 
 function clip8(sum: number): number {
