@@ -9,10 +9,13 @@ export interface OnnxWorkerData {
   optimize: boolean;
 }
 
-/** A batch to run; `data` is transferred, not copied. */
+/**
+ * A batch to run: its values are at the start of `input`, memory this worker shares with the
+ * backend (a new one only when a larger batch needs more), so no request allocates a tensor.
+ */
 export interface OnnxRequest {
   id: number;
-  data: Float32Array;
+  input: SharedArrayBuffer;
   shape: number[];
 }
 
@@ -42,9 +45,15 @@ try {
   });
   const [inputName] = session.inputNames;
   const [outputName] = session.outputNames;
-  port.on('message', async ({ id, data, shape }: OnnxRequest) => {
+  // onnxruntime-node refuses shared memory, so the batch is copied into a buffer of this
+  // worker's, kept for the next batch of the same size (run() is synchronous: it is free again).
+  let own = new Float32Array(0);
+  port.on('message', async ({ id, input, shape }: OnnxRequest) => {
     try {
-      const output = (await session.run({ [inputName]: new ort.Tensor('float32', data, shape) }))[outputName];
+      const length = shape.reduce((a, b) => a * b, 1);
+      if (own.length !== length) own = new Float32Array(length);
+      own.set(new Float32Array(input, 0, length));
+      const output = (await session.run({ [inputName]: new ort.Tensor('float32', own, shape) }))[outputName];
       const logits = output.data as Float32Array;
       port.postMessage({ id, data: logits, shape: output.dims.map(Number) } satisfies OnnxReply, [logits.buffer as ArrayBuffer]);
     } catch (err) {
