@@ -26,9 +26,9 @@ export interface LoadOptions {
   readonly exactDecode?: boolean;
 }
 
-/** Encoded image bytes → the [3, 224, 224] float32 input tensor; throws ImageError for bad input. */
-export async function loadTensor(bytes: Uint8Array, options: LoadOptions = {}): Promise<Float32Array> {
+/** Encoded image bytes → the [3, 224, 224] float32 input tensor (in `out`, if given); throws ImageError for bad input. */
+export async function loadTensor(bytes: Uint8Array, options: LoadOptions = {}, out?: Float32Array): Promise<Float32Array> {
   const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS, exactDecode = false } = options;
   const draft = exactDecode ? undefined : { width: RESIZE_SIZE, height: RESIZE_SIZE };
-  return preprocess(await getDecoder(decoder).decode(bytes, { maxPixels, draft }));
+  return preprocess(await getDecoder(decoder).decode(bytes, { maxPixels, draft }), out);
 }

@@ -28,8 +28,8 @@ export function resizedSize(width: number, height: number): { width: number; hei
   return width <= height ? { width: RESIZE_SIZE, height: long } : { width: long, height: RESIZE_SIZE };
 }
 
-/** The image as a [3, 224, 224] float32 tensor (NCHW without the batch axis). */
-export function preprocess(img: RgbImage): Float32Array {
+/** The image as a [3, 224, 224] float32 tensor (NCHW without the batch axis), written into `out`. */
+export function preprocess(img: RgbImage, out: Float32Array = new Float32Array(3 * INPUT_SIZE * INPUT_SIZE)): Float32Array {
   const size = resizedSize(img.width, img.height);
   const left = cropStart(size.width);
   const top = cropStart(size.height);
@@ -43,7 +43,6 @@ export function preprocess(img: RgbImage): Float32Array {
     height: Math.min(top + INPUT_SIZE, size.height) - y0,
   };
   const plane = INPUT_SIZE * INPUT_SIZE;
-  const out = new Float32Array(3 * plane);
   if (visible.width !== INPUT_SIZE || visible.height !== INPUT_SIZE) {
     for (let c = 0; c < 3; c++) out.fill(NORMALISED[c * 256], c * plane, (c + 1) * plane); // black padding
   }

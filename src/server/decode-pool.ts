@@ -8,27 +8,44 @@ export interface DecodeRequest {
   id: number;
   bytes: Uint8Array;
   options: LoadOptions;
+  /** Where the worker writes the tensor. */
+  slot: SharedArrayBuffer;
 }
 
 /** seconds: the worker's own decode time, without the wait for the worker. */
 export type DecodeReply =
-  | { id: number; seconds: number; data: Float32Array; error?: undefined }
+  | { id: number; seconds: number; error?: undefined }
   | { id: number; seconds: number; error: { message: string; code?: ImageErrorCode } };
+
+/** A decoded image in a slot of the pool's shared memory; release() gives the slot back. */
+export interface DecodedImage {
+  readonly data: Float32Array;
+  release(): void;
+}
 
 /** Told each decode's time, failed ones included: they cost the worker too. */
 export type DecodeObserver = (seconds: number) => void;
 
 interface Pending {
-  resolve(data: Float32Array): void;
+  slot: SharedArrayBuffer;
+  resolve(image: DecodedImage): void;
   reject(err: Error): void;
   observe?: DecodeObserver;
 }
+
+const TENSOR_BYTES = 3 * 224 * 224 * 4;
 
 export class DecodePool {
   readonly #workers: Worker[] = [];
   /** Requests sent to each worker and not yet answered; a new one goes to the least busy. */
   readonly #load: number[] = [];
   readonly #pending = new Map<number, Pending & { worker: number }>();
+  /**
+   * Tensors travel in slots of shared memory, reused: a new 600 KB buffer per photo, transferred
+   * to the main thread, kept its garbage collector busy. As many slots as images ever decoded
+   * at once (the engine's queue bounds it).
+   */
+  readonly #freeSlots: SharedArrayBuffer[] = [];
   #nextId = 0;
   #closed = false;
 
@@ -40,15 +57,16 @@ export class DecodePool {
     for (let i = 0; i < size; i++) this.#spawn(i);
   }
 
-  /** Bytes → [3, 224, 224] float32; rejects with ImageError for bad images. */
-  decode(bytes: Uint8Array, observe?: DecodeObserver): Promise<Float32Array> {
+  /** Bytes → [3, 224, 224] float32 in a slot to release when done; rejects with ImageError for bad images. */
+  decode(bytes: Uint8Array, observe?: DecodeObserver): Promise<DecodedImage> {
     if (this.#closed) return Promise.reject(new Error('the decode pool is closed'));
     const worker = this.#load.indexOf(Math.min(...this.#load));
     const id = this.#nextId++;
+    const slot = this.#freeSlots.pop() ?? new SharedArrayBuffer(TENSOR_BYTES);
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, observe, worker });
+      this.#pending.set(id, { slot, resolve, reject, observe, worker });
       this.#load[worker]++;
-      this.#workers[worker].postMessage({ id, bytes, options: this.options } satisfies DecodeRequest);
+      this.#workers[worker].postMessage({ id, bytes, options: this.options, slot } satisfies DecodeRequest);
     });
   }
 
@@ -79,8 +97,13 @@ export class DecodePool {
     this.#pending.delete(reply.id);
     this.#load[pending.worker]--;
     pending.observe?.(reply.seconds);
-    if (reply.error === undefined) pending.resolve(reply.data);
-    else if (reply.error.code) pending.reject(new ImageError(reply.error.code, reply.error.message));
+    const { slot } = pending;
+    if (reply.error === undefined) {
+      pending.resolve({ data: new Float32Array(slot), release: () => this.#freeSlots.push(slot) });
+      return;
+    }
+    this.#freeSlots.push(slot);
+    if (reply.error.code) pending.reject(new ImageError(reply.error.code, reply.error.message));
     else pending.reject(new Error(reply.error.message));
   }
 
@@ -88,6 +111,7 @@ export class DecodePool {
     for (const [id, pending] of this.#pending) {
       if (pending.worker !== index) continue;
       this.#pending.delete(id);
+      this.#freeSlots.push(pending.slot);
       pending.reject(err);
     }
     this.#load[index] = 0;

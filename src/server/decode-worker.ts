@@ -1,4 +1,5 @@
-// Runs in a worker thread: encoded image bytes in, the [3, 224, 224] input tensor out.
+// Runs in a worker thread: encoded image bytes in, the [3, 224, 224] input tensor out, written
+// into the slot of shared memory the pool gave the request.
 import { parentPort } from 'node:worker_threads';
 import { ImageError, loadTensor } from '../image/index.js';
 import type { DecodeReply, DecodeRequest } from './decode-pool.js';
@@ -6,13 +7,12 @@ import type { DecodeReply, DecodeRequest } from './decode-pool.js';
 const port = parentPort;
 if (!port) throw new Error('decode-worker must run in a worker thread');
 
-const decode = async ({ id, bytes, options }: DecodeRequest): Promise<void> => {
+const decode = async ({ id, bytes, options, slot }: DecodeRequest): Promise<void> => {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
   try {
-    const data = await loadTensor(bytes, options);
-    // Transfer, not copy: the 600 KB tensor changes threads for free.
-    port.postMessage({ id, data, seconds: seconds() } satisfies DecodeReply, [data.buffer as ArrayBuffer]);
+    await loadTensor(bytes, options, new Float32Array(slot));
+    port.postMessage({ id, seconds: seconds() } satisfies DecodeReply);
   } catch (err) {
     const e = err as Error;
     const error = { message: e.message, code: err instanceof ImageError ? err.code : undefined };

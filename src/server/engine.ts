@@ -5,7 +5,7 @@ import type { Classifier } from '../classifier.js';
 import { packagePath } from '../paths.js';
 import type { Tensor } from '../tensor.js';
 import { Batcher, type RowResult } from './batcher.js';
-import { DecodePool } from './decode-pool.js';
+import { type DecodedImage, DecodePool } from './decode-pool.js';
 import type { Metrics } from './metrics.js';
 
 export interface EngineOptions {
@@ -65,7 +65,8 @@ export class Engine {
   /** Loads the decoder in every worker, so the first request pays no start-up cost. */
   async warmUp(): Promise<void> {
     const photo = await readFile(packagePath('samples', 'n01530575_brambling.JPEG'));
-    await Promise.all(Array.from({ length: this.#pool.size }, () => this.#pool.decode(photo)));
+    const images = await Promise.all(Array.from({ length: this.#pool.size }, () => this.#pool.decode(photo)));
+    for (const image of images) image.release();
   }
 
   /** Encoded images → logits, one row each. Rejects with ImageError if any image is bad. */
@@ -75,11 +76,16 @@ export class Engine {
       // Every decode settles before a bad image fails the request, so the request's queue
       // slots are released only once the pool no longer works on any of its images.
       const decoded = await Promise.allSettled(images.map((bytes) => this.#decode(bytes)));
-      const rows = decoded.map((d) => {
-        if (d.status === 'rejected') throw d.reason;
-        return d.value;
-      });
-      return this.#infer(rows, performance.now() - started);
+      try {
+        const rows = decoded.map((d) => {
+          if (d.status === 'rejected') throw d.reason;
+          return { data: d.value.data, shape: [1, 3, 224, 224] };
+        });
+        return await this.#infer(rows, performance.now() - started);
+      } finally {
+        // The forward has copied the rows: the slots take the next photos.
+        for (const d of decoded) if (d.status === 'fulfilled') d.value.release();
+      }
     });
   }
 
@@ -95,9 +101,8 @@ export class Engine {
     await this.classifier.close();
   }
 
-  async #decode(bytes: Uint8Array): Promise<Tensor> {
-    const data = await this.#pool.decode(bytes, (seconds) => this.metrics.decodeSeconds.observe(seconds));
-    return { data, shape: [1, 3, 224, 224] };
+  #decode(bytes: Uint8Array): Promise<DecodedImage> {
+    return this.#pool.decode(bytes, (seconds) => this.metrics.decodeSeconds.observe(seconds));
   }
 
   async #infer(rows: readonly Tensor[], decodeMs: number): Promise<EngineResult> {
