@@ -128,7 +128,7 @@ function resample(src: RgbImage, h: Coefficients, v: Coefficients, firstRow: num
   const vCount = layout.take(v.count.byteLength);
   const vWeights = layout.take(v.weights.byteLength);
   const band = layout.take(rows * width * 3);
-  const line = layout.take(width * 3);
+  const line = layout.take(width * 3 + 16); // the last 16-sample step may run past the row
   const out = layout.take(sink.out.length * 4);
   const table = layout.take(sink.table.byteLength);
   const { memory, horizontal, vertical } = module(layout.end);
