@@ -12,12 +12,17 @@ export function tensor(data: Float32Array, shape: readonly number[]): Tensor {
   return { data, shape };
 }
 
-/** Stacks tensors of equal shape [1, ...rest] or [...rest] along a new or the first axis. */
-export function concat(parts: readonly Tensor[]): Tensor {
+/**
+ * Stacks tensors of equal shape [1, ...rest] along the first axis, into the start of `out` if
+ * given (it must be large enough). One part is returned as it is.
+ */
+export function concat(parts: readonly Tensor[], out?: Float32Array): Tensor {
   if (parts.length === 0) throw new RangeError('concat needs at least one tensor');
   const rest = parts[0].shape.slice(1).join(',');
   if (parts.length === 1) return parts[0];
-  const data = new Float32Array(parts.reduce((n, t) => n + t.data.length, 0));
+  const size = parts.reduce((n, t) => n + t.data.length, 0);
+  if (out && out.length < size) throw new RangeError(`concat needs ${size} values of room, got ${out.length}`);
+  const data = out ? out.subarray(0, size) : new Float32Array(size);
   let offset = 0;
   let batch = 0;
   for (const t of parts) {

@@ -109,8 +109,12 @@ describe('POST /v1/predict', () => {
   });
 
   it('answers 503 with Retry-After while the queue is full', async () => {
+    const decodes = await metric('image_decode_duration_seconds_count');
     const full = post('/v1/predict?top=1', formWithPhotos(MAX_QUEUE));
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the form is in and its images decoding
+    // Once its first image is decoded the form is in, and its 24 images stay in hand until it is answered.
+    for (let i = 0; i < 2000 && (await metric('image_decode_duration_seconds_count')) === decodes; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const refused = await predictJpeg(PHOTO);
     assert.equal(refused.status, 503);
     assert.equal(refused.headers.get('retry-after'), '1');

@@ -41,6 +41,11 @@ export class Batcher {
   readonly #queue: Job[] = [];
   #timer: NodeJS.Timeout | undefined;
   readonly #running = new Set<Promise<void>>();
+  /**
+   * Buffers batches are stacked into, one per running forward and reused: a new one per batch
+   * (600 KB a row) was garbage the main thread collected. A forward holds its buffer until it ends.
+   */
+  readonly #buffers: Float32Array[] = [];
 
   constructor(
     private readonly forward: (batch: Tensor) => Promise<Tensor>,
@@ -93,8 +98,14 @@ export class Batcher {
 
   async #run(jobs: Job[]): Promise<void> {
     const started = performance.now();
+    const rows = jobs.map((j) => j.row);
+    const size = rows.reduce((n, r) => n + r.data.length, 0);
+    // One row needs no stacking: it goes to the forward as it is.
+    const pooled = rows.length > 1 ? this.#buffers.pop() : undefined;
+    const room = Math.max(size, (size / rows.length) * this.options.maxBatch);
+    const out = rows.length === 1 ? undefined : pooled && pooled.length >= size ? pooled : new Float32Array(room);
     try {
-      const logits = split(await this.forward(concat(jobs.map((j) => j.row))));
+      const logits = split(await this.forward(concat(rows, out)));
       const inferenceMs = performance.now() - started;
       this.observer.batch(jobs.length, inferenceMs / 1000);
       jobs.forEach((job, i) =>
@@ -102,6 +113,8 @@ export class Batcher {
       );
     } catch (err) {
       for (const job of jobs) job.reject(err as Error);
+    } finally {
+      if (out) this.#buffers.push(out);
     }
   }
 }
