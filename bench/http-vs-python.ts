@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release } from 'node:os';
-import { basename, relative } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { availableCpus } from '../src/cpus.js';
 import { lineChart, PALETTE } from '../src/bench/svg.js';
@@ -245,7 +245,7 @@ const machine = {
 const run = {
   date: started.toISOString(),
   commit,
-  command: `node --import tsx bench/http-vs-python.ts ${process.argv.slice(2).join(' ')}`.trim(),
+  command: ['node --import tsx bench/http-vs-python.ts', ...process.argv.slice(2).map((a) => (/\s/.test(a) ? JSON.stringify(a) : a))].join(' '),
   seconds: SECONDS, warmup: WARMUP, rounds: ROUNDS, photos: PHOTOS.length, concurrency: CONCURRENCY,
 };
 const report = {
@@ -254,7 +254,7 @@ const report = {
   services: services.map(({ name, command }) => ({ name, command, settings: settings[name] })),
   rows, points,
 };
-mkdirSync(packagePath('.cache'), { recursive: true });
+mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(`${OUT}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`${OUT}.md`, markdown());
 writeFileSync(`${OUT}.svg`, plot());
