@@ -10,9 +10,10 @@
  *     [--config name="--flag value ..."]... [--quick]
  * --quick (1 round of 2 s points) is a smoke run: it writes to .cache/http-vs-python-quick.* instead.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release } from 'node:os';
-import { basename, relative } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { availableCpus } from '../src/cpus.js';
 import { lineChart, PALETTE } from '../src/bench/svg.js';
@@ -151,6 +152,15 @@ async function measure(service: string, round: number, base: string, pid: number
   };
 }
 
+/** The commit measured (dist/ is built from it), marked when the work tree differs from it. */
+function revision(): string {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: packagePath(), encoding: 'utf8' }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' + uncommitted changes' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
 const python = await benchPython(log);
 const services: Service[] = [
   ...('python' in python ? [pythonService(python.python)] : []),
@@ -159,6 +169,7 @@ const services: Service[] = [
 if ('missing' in python) log(`skipping the Python service: ${python.missing}`);
 const loadAtStart = loadavg();
 const started = new Date();
+const commit = revision();
 
 const points: Point[] = [];
 /** serve's own account of its settings (threads, decoder, batching), from its first start. */
@@ -233,7 +244,8 @@ const machine = {
 };
 const run = {
   date: started.toISOString(),
-  command: `node --import tsx bench/http-vs-python.ts ${process.argv.slice(2).join(' ')}`.trim(),
+  commit,
+  command: ['node --import tsx bench/http-vs-python.ts', ...process.argv.slice(2).map((a) => (/\s/.test(a) ? JSON.stringify(a) : a))].join(' '),
   seconds: SECONDS, warmup: WARMUP, rounds: ROUNDS, photos: PHOTOS.length, concurrency: CONCURRENCY,
 };
 const report = {
@@ -242,7 +254,7 @@ const report = {
   services: services.map(({ name, command }) => ({ name, command, settings: settings[name] })),
   rows, points,
 };
-mkdirSync(packagePath('.cache'), { recursive: true });
+mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(`${OUT}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`${OUT}.md`, markdown());
 writeFileSync(`${OUT}.svg`, plot());
@@ -258,7 +270,7 @@ function markdown(): string {
   return [
     '# `pytorch-infer serve` vs the usual Python service (bench/http-vs-python.ts)',
     '',
-    `${run.date.slice(0, 16).replace('T', ' ')} UTC · ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.cpusForThisProcess} usable here, shared with other work ` +
+    `${run.date.slice(0, 16).replace('T', ' ')} UTC · commit ${run.commit} · ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.cpusForThisProcess} usable here, shared with other work ` +
       `(load average ${load(machine.loadAverage.start)} at the start, ${load(machine.loadAverage.end)} at the end) · ${machine.kernel} · Node ${machine.node}` +
       (versions ? ` · Python ${versions.python}: onnxruntime ${versions.onnxruntime}, Pillow ${versions.pillow}, numpy ${versions.numpy}, FastAPI ${versions.fastapi}, uvicorn ${versions.uvicorn} (httptools ${versions.httptools}, uvloop ${versions.uvloop})` : ''),
     '',
