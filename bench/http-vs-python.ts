@@ -20,6 +20,7 @@ import { lineChart, PALETTE } from '../src/bench/svg.js';
 import { treeCpuMs } from '../src/bench/tree-cpu.js';
 import { packagePath } from '../src/paths.js';
 import { photos, trueIndex } from '../test/helpers.js';
+import { lowLoadOverhead, type Overhead } from './http/overhead.js';
 import { checkAnswer, type ServiceSpec, startService } from './http/server.js';
 import { wrk } from './http/wrk.js';
 import { benchPython, SERVICE_DIR } from './python-service/venv.js';
@@ -172,6 +173,8 @@ const started = new Date();
 const commit = revision();
 
 const points: Point[] = [];
+/** pytorch-infer's latency at one connection beyond the decode and forward its answers report, per round. */
+const overheads: (Overhead & { service: string; round: number })[] = [];
 /** serve's own account of its settings (threads, decoder, batching), from its first start. */
 const settings: Record<string, string> = {};
 for (let round = 0; round < ROUNDS; round++) {
@@ -184,6 +187,7 @@ for (let round = 0; round < ROUNDS; round++) {
       await checkAnswer(running.base, CHECK_PHOTO.file, CHECK_PHOTO.index);
       const printed = running.startup.match(/^pytorch-infer serve: (.*)$/m)?.[1];
       if (printed) settings[service.name] ??= printed;
+      if (service.name !== PYTHON) overheads.push({ service: service.name, round, ...(await lowLoadOverhead(running.base, PHOTOS)) });
       for (const concurrency of CONCURRENCY) {
         const point = await measure(service.name, round, running.base, running.pid, concurrency);
         points.push(point);
@@ -252,7 +256,7 @@ const report = {
   run, machine,
   python: 'missing' in python ? { skipped: python.missing } : python.versions,
   services: services.map(({ name, command }) => ({ name, command, settings: settings[name] })),
-  rows, points,
+  rows, points, overheads,
 };
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(`${OUT}.json`, `${JSON.stringify(report, null, 2)}\n`);
@@ -288,6 +292,17 @@ function markdown(): string {
     ...rows.map((r) =>
       `| ${r.service} | ${r.concurrency} | ${f1(r.imgPerSec)} | ${f1(r.imgPerSecRange[0])}–${f1(r.imgPerSecRange[1])} | ${ratio(r.vsPython?.imgPerSec)} | ` +
       `${f1(r.p50Ms)} | ${f1(r.p99Ms)} | ${f1(r.cpuMsPerImg)} | ${ratio(r.vsPython?.cpuMsPerImg)} | ${r.errors} |`),
+    '',
+    'Low load (issue 9\'s goal: p50 ≤ decode + forward + 3 ms): 40 requests one after another per service and round; each answer\'s timings give its decode and ' +
+      'forward, the rest of the client\'s latency is the service\'s overhead (HTTP, queueing, threads). Medians over requests, then over rounds.',
+    '',
+    '| service | p50 latency ms | decode + forward ms | overhead ms |',
+    '|---|---:|---:|---:|',
+    ...services.filter(({ name }) => name !== PYTHON).map(({ name }) => {
+      const own = overheads.filter((o) => o.service === name);
+      const m = (key: keyof Overhead) => f1(median(own.map((o) => o[key])));
+      return `| ${name} | ${m('latencyMs')} | ${m('decodePlusForwardMs')} | ${m('overheadMs')} |`;
+    }),
     '',
     '| service | command (from the package root) | settings it printed at start |',
     '|---|---|---|',
