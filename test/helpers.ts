@@ -1,5 +1,7 @@
 // Shared test data: the committed photos and what the reference pipeline says about them.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { packagePath } from '../src/paths.js';
 
 export const PHOTOS_DIR = packagePath('test', 'fixtures', 'imagenet-sample-100');
@@ -15,3 +17,23 @@ export function trueIndex(file: string): number {
 }
 
 export const photos = (dir = PHOTOS_DIR) => readdirSync(dir).filter((f) => /\.jpe?g$/i.test(f)).sort().map((f) => `${dir}/${f}`);
+
+/** Whether a Docker engine answers (the image and swarm tests need one). */
+export function hasDockerEngine(): boolean {
+  try {
+    execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 20_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
