@@ -1,5 +1,7 @@
-// Shared test data: the committed photos and what the reference pipeline says about them.
-import { execFileSync } from 'node:child_process';
+// Shared by the tests: the committed photos and what the reference pipeline says about them, a
+// Docker engine probe, free ports, and `serve` in a child process.
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { packagePath } from '../src/paths.js';
@@ -36,4 +38,24 @@ export function freePort(): Promise<number> {
     });
     server.on('error', reject);
   });
+}
+
+/** `node dist/cli.js serve …` in a child process, once it listens; stop() ends it with SIGTERM. */
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<{ base: string; stdout: () => string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [packagePath('dist', 'cli.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const exited = once(child, 'exit');
+  while (!/listening on \S+/.test(stdout)) {
+    if (child.exitCode !== null) throw new Error(`serve exited before listening: ${stdout}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    base: stdout.match(/listening on (\S+)/)![1],
+    stdout: () => stdout,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
