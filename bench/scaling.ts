@@ -57,7 +57,7 @@ const table = [
   `docker/stack.yaml with the distroless image (jimp decoder), 1 CPU limit per replica, HAProxy in front;`,
   `${CONNECTIONS} keep-alive connections POSTing ${PHOTOS.length} ImageNet photos to /v1/predict from loopback, ${SECONDS} s per row;`,
   `${availableParallelism()} CPUs shared by the replicas, the proxy, the load generator and whatever else runs. CPU-ms/photo: the replicas'`,
-  `CPU time over photos answered; CPUs used: their CPU time over the wall time (each may use 1): below the limit, they were starved.`,
+  `CPU time over photos answered; CPUs used: all replicas' CPU time over the wall time (each may use 1): below that, they were starved.`,
   '',
   '| replicas | img/s | p50 ms | p99 ms | CPU-ms/photo | CPUs used | failed | load avg before |',
   '|---:|---:|---:|---:|---:|---:|---:|---:|',
