@@ -42,9 +42,22 @@ describe('Docker Swarm stack (docker/stack.yaml)', { skip: !engine && !process.e
     assert.doesNotMatch(await docker('stack', 'ls', '--format', '{{.Name}}'), new RegExp(`${stack.name}-missing`));
   });
 
-  it('answers every request while replicas are added, replaced, killed and removed', { timeout: 8 * 60_000 }, async () => {
+  it('deploys replicas non-root, read-only, without capabilities, sized to their CPU quota', { timeout: 4 * 60_000 }, async () => {
     await deployStack(stack.name, { PORT: String(port), REPLICAS: '1' });
     await stack.untilServing(1, 180);
+    const [id] = await stack.containers(stack.infer);
+    const config = JSON.parse(await docker('inspect', '--format', '{{json .}}', id));
+    assert.doesNotMatch(config.Config.User, /^(root|0)?(:|$)/);
+    assert.equal(config.HostConfig.ReadonlyRootfs, true);
+    assert.deepEqual(config.HostConfig.CapDrop, ['ALL']);
+    assert.equal(config.HostConfig.NanoCpus, 1e9, '1 CPU per replica');
+    // serve prints its settings first: what it made of the quota (src/cpus.ts) on a 2-core host.
+    const settings = (await docker('logs', id)).split('\n')[0];
+    assert.match(settings, / lanes=1 /);
+    assert.match(settings, / decodeWorkers=1 /);
+  });
+
+  it('answers every request while replicas are added, replaced, killed and removed', { timeout: 8 * 60_000 }, async () => {
     const load = new Load({ url: `http://127.0.0.1:${port}/v1/predict`, photos: PHOTOS, connections: CONNECTIONS, maxSeconds: 6 * 60 }, 'steady, 1 replica');
     const retries: Record<string, number> = {};
     const phase = async (name: string, action: () => Promise<unknown>) => {
@@ -92,6 +105,8 @@ describe('Docker Swarm stack (docker/stack.yaml)', { skip: !engine && !process.e
     }
     // A replica gets traffic only once it is ready: while new ones start, nothing needs a retry.
     assert.equal(retries['scale 1 → 3'], 0, 'requests were retried while replicas started: one got traffic before it was ready');
+    // The killed replica had requests in flight (16 connections over 3): they were retried, and answered.
+    assert.ok(retries['docker kill of a replica'] > 0, 'no request was in flight on the killed replica');
   });
 
   it('answers 503 with a JSON body when no replica is up', async () => {
