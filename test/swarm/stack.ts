@@ -64,7 +64,7 @@ export class Stack {
   }
 
   /** HAProxy's CSV statistics (docker/haproxy/haproxy.cfg's stats frontend, inside the proxy's container). */
-  async proxyStats(): Promise<Record<string, string>[]> {
+  private async proxyStats(): Promise<Record<string, string>[]> {
     const [id] = await this.containers(this.proxy);
     if (!id) throw new Error(`no container of ${this.proxy}`);
     const csv = await docker('exec', id, 'bash', '-c',
@@ -74,16 +74,11 @@ export class Stack {
     return lines.filter((l) => !l.startsWith('#')).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
   }
 
-  /** Replicas HAProxy has UP, and its backend's counters of retries and failed connections. */
-  async backend(): Promise<{ up: number; retries: number; connectionErrors: number; responseErrors: number }> {
+  /** Replicas HAProxy has UP, and how many times its backend retried a request. */
+  async backend(): Promise<{ up: number; retries: number }> {
     const rows = (await this.proxyStats()).filter((r) => r.pxname === 'infer');
     const total = rows.find((r) => r.svname === 'BACKEND')!;
-    return {
-      up: rows.filter((r) => r.svname !== 'BACKEND' && r.status === 'UP').length,
-      retries: Number(total.wretr),
-      connectionErrors: Number(total.econ),
-      responseErrors: Number(total.eresp),
-    };
+    return { up: rows.filter((r) => r.svname !== 'BACKEND' && r.status === 'UP').length, retries: Number(total.wretr) };
   }
 
   /** Waits until `replicas` tasks are healthy and HAProxy sends traffic to exactly that many. */
