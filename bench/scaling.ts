@@ -30,11 +30,16 @@ try {
     await stack.scale(replicas);
     await stack.untilServing(replicas, 180);
     const options = { url: `http://127.0.0.1:${port}/v1/predict`, photos: PHOTOS, connections: CONNECTIONS, maxSeconds: SECONDS + 60 };
-    await new Load({ ...options, maxSeconds: 5 }, 'warm-up').stop().then(() => new Promise((r) => setTimeout(r, 5000)));
+    // 5 s of load first: connections, the JIT, the replicas' allocators.
+    const warmUp = new Load(options);
+    warmUp.phase('warm-up');
+    await sleep(5000);
+    await warmUp.stop();
     const loadBefore = loadavg()[0];
     const cpuBefore = await stack.cpuMs(stack.infer);
-    const load = new Load(options, 'measure');
-    await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
+    const load = new Load(options);
+    load.phase('measure');
+    await sleep(SECONDS * 1000);
     const t = (await load.stop()).get('measure')!;
     const cpu = (await stack.cpuMs(stack.infer)) - cpuBefore;
     const seconds = (t.endedAt - t.startedAt) / 1000;
@@ -48,6 +53,10 @@ try {
 } finally {
   await stack.remove();
   if (createdSwarm) await leaveSwarm();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 writeFileSync(`${RESULTS}/scaling.json`, `${JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, rows }, null, 2)}\n`);

@@ -58,7 +58,7 @@ describe('Docker Swarm stack (docker/stack.yaml)', { skip: !engine && !process.e
   });
 
   it('answers every request while replicas are added, replaced, killed and removed', { timeout: 8 * 60_000 }, async () => {
-    const load = new Load({ url: `http://127.0.0.1:${port}/v1/predict`, photos: PHOTOS, connections: CONNECTIONS, maxSeconds: 6 * 60 }, 'steady, 1 replica');
+    const load = new Load({ url: `http://127.0.0.1:${port}/v1/predict`, photos: PHOTOS, connections: CONNECTIONS, maxSeconds: 6 * 60 });
     const retries: Record<string, number> = {};
     const phase = async (name: string, action: () => Promise<unknown>) => {
       const before = (await stack.backend()).retries;
@@ -90,6 +90,7 @@ describe('Docker Swarm stack (docker/stack.yaml)', { skip: !engine && !process.e
         await stack.untilServing(1, 90);
         await sleep(2000);
       });
+      assert.ok(!load.expired, 'the load ran out of time before the last phase ended');
     } finally {
       await load.stop();
     }
@@ -99,8 +100,9 @@ describe('Docker Swarm stack (docker/stack.yaml)', { skip: !engine && !process.e
       console.log(`HAProxy's log (errors and retries only):\n${await docker('service', 'logs', '--raw', '--tail', '60', stack.proxy)}`);
     }
 
+    // Every phase ran under load: 16 requests in flight from its start to its end.
     for (const [name, t] of tallies) {
-      assert.ok(t.requests >= CONNECTIONS, `${name}: only ${t.requests} requests`);
+      assert.ok(t.requests > 0, `${name}: no request`);
       assert.deepEqual(t.failures, {}, `${name}: ${t.non2xx} non-2xx, ${t.socketErrors} socket errors of ${t.requests}`);
     }
     // A replica gets traffic only once it is ready: while new ones start, nothing needs a retry.

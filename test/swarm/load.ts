@@ -1,6 +1,7 @@
 // Steady load for the stack tests and the scaling bench: keep-alive connections to one URL on
-// this machine, each POSTing the photos in turn; every answer is tallied under the phase that
-// was current when its request started. Bounded: it stops by itself after maxSeconds.
+// this machine, each POSTing the photos in turn from the first phase() on; every answer is
+// tallied under the phase that was current when its request started. Bounded: it stops by
+// itself after maxSeconds.
 import http from 'node:http';
 
 export interface Tally {
@@ -27,23 +28,29 @@ export class Load {
   private current = '';
   private stopping = false;
   private readonly agent: http.Agent;
-  private readonly workers: Promise<void>[];
-  private readonly deadline: number;
+  private workers: Promise<void>[] = [];
+  private deadline = 0;
 
-  constructor(private readonly options: LoadOptions, phase: string) {
+  constructor(private readonly options: LoadOptions) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
-    this.deadline = Date.now() + options.maxSeconds * 1000;
-    this.phase(phase);
-    this.workers = Array.from({ length: options.connections }, (_, i) => this.worker(i));
   }
 
-  /** Starts a new phase: requests from now on are tallied under its name. */
+  /** Starts a new phase (the first starts the load): requests from now on are tallied under its name. */
   phase(name: string): void {
     const now = Date.now();
     const previous = this.tallies.get(this.current);
     if (previous) previous.endedAt = now;
     this.current = name;
     this.tallies.set(name, { requests: 0, ok: 0, non2xx: 0, socketErrors: 0, failures: {}, latenciesMs: [], startedAt: now, endedAt: now });
+    if (!previous) {
+      this.deadline = now + this.options.maxSeconds * 1000;
+      this.workers = Array.from({ length: this.options.connections }, (_, i) => this.worker(i));
+    }
+  }
+
+  /** Whether maxSeconds ran out, so the load stopped before stop() was called. */
+  get expired(): boolean {
+    return this.deadline > 0 && Date.now() >= this.deadline;
   }
 
   /** Stops sending, waits for the answers in flight, and returns the tallies by phase. */
