@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the image variants (default: all) as pytorch-infer-<variant>, with cached layers.
 #   docker/build-all.sh [variant...]
+# `haproxy` is the proxy of docker/stack.yaml (docker/haproxy/), the others docker/Dockerfile's targets.
 # With no registry (or LOCAL_BASES=1) the bases are local stand-ins from docker/bases.sh.
 # The build context gets a torch CPU wheel (.cache/wheels, found as `npm install` finds one) and
 # this machine's extra CA certificates (docker/ca, for npm behind a TLS-intercepting proxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 variants=("$@")
-[ ${#variants[@]} -gt 0 ] || variants=(multistage distroless onnx onnx-distroless slim fat)
+[ ${#variants[@]} -gt 0 ] || variants=(multistage distroless onnx onnx-distroless slim fat haproxy)
 export DOCKER_BUILDKIT=0 # the engine here has no buildx; the Dockerfile needs no BuildKit feature
 
 mkdir -p .cache/wheels docker/ca
@@ -22,6 +23,7 @@ if [ "${LOCAL_BASES:-}" = 1 ] || ! docker image inspect node:20-bookworm >/dev/n
   bash docker/bases.sh >&2
   args=(--build-arg BUILD_BASE=local/node:20-bookworm --build-arg RUNTIME_BASE=local/node:20-bookworm-slim
         --build-arg DISTROLESS_BASE=local/distroless-nodejs20)
+  args+=(--build-arg DEBIAN_BASE=local/debian:bookworm-slim)
 fi
 
 times=.cache/build-times.txt
@@ -30,7 +32,9 @@ for v in "${variants[@]}"; do
   start=$(date +%s)
   before=$(docker image inspect --format '{{.Id}}' "pytorch-infer-$v" 2>/dev/null || true)
   echo "build: pytorch-infer-$v" >&2
-  docker build -q -f docker/Dockerfile --target "$v" -t "pytorch-infer-$v" "${args[@]}" . >/dev/null
+  source=(-f docker/Dockerfile --target "$v" .)
+  [ "$v" != haproxy ] || source=(docker/haproxy)
+  docker build -q -t "pytorch-infer-$v" "${args[@]}" "${source[@]}" >/dev/null
   seconds=$(( $(date +%s) - start ))
   echo "build: pytorch-infer-$v done in ${seconds}s" >&2
   # The size table reports the time of the last real build, not of a fully cached one.

@@ -1,12 +1,11 @@
 // The Docker images, built and run on the real engine: non-root, read-only, same answers as the host.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { packagePath } from '../src/paths.js';
-import { photos, SAMPLES_DIR, trueIndex } from './helpers.js';
+import { freePort, hasDockerEngine, photos, SAMPLES_DIR, trueIndex } from './helpers.js';
 
 const run = promisify(execFile);
 const docker = async (...args: string[]) => (await run('docker', args, { maxBuffer: 64 * 2 ** 20 })).stdout.trim();
@@ -47,14 +46,7 @@ async function runtimeBase(image: string): Promise<string> {
   throw new Error(`${image} is not built on node:20-bookworm-slim`);
 }
 
-const engine = (() => {
-  try {
-    execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 20_000 });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const engine = hasDockerEngine();
 
 describe('Docker images', { skip: !engine && !process.env.CI && 'no Docker engine (scripts/start-dockerd.sh starts one)' }, () => {
   const photo = photos(SAMPLES_DIR)[1];
@@ -150,13 +142,3 @@ describe('Docker images', { skip: !engine && !process.env.CI && 'no Docker engin
     assert.equal(body.results[0].predictions[0].index, trueIndex(photo));
   }
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
