@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { Classifier } from '../classifier.js';
 import { availableCpus } from '../cpus.js';
@@ -26,6 +27,9 @@ export function builder(yargs: Argv) {
     .option('decode-workers', { type: 'number', describe: 'Decoder worker threads (default: the CPUs available)' })
     .option('max-body', { type: 'number', default: 32 * MiB, describe: 'Largest request body in bytes (413 beyond)' })
     .option('timeout-ms', { type: 'number', default: 30_000, describe: 'Answer 503 to a request not done by then; 408 to a body not received by then' })
+    .option('api-key', { type: 'string', describe: 'Require Authorization: Bearer <key> on every POST (inference); health, metadata and metrics stay open' })
+    .option('api-key-file', { type: 'string', describe: 'Read the API key from this file (e.g. a mounted secret)' })
+    .option('protect-metrics', { type: 'boolean', default: false, describe: 'GET /metrics needs the API key too' })
     .option('log-level', { choices: ['fatal', 'error', 'warn', 'info', 'debug'], default: 'info', describe: 'Server log level' })
     .example('$0 serve --decoder jimp --port 9000', 'serve on port 9000 with the pure-JS decoder')
     .example('PYTORCH_INFER_MAX_BATCH=1 $0 serve', 'serve without batching');
@@ -59,10 +63,15 @@ export async function handler(argv: Args): Promise<void> {
     maxBody: argv.maxBody,
     timeoutMs: argv.timeoutMs,
   };
-  console.log(`pytorch-infer serve: ${Object.entries(settings).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const apiKey = await readApiKey(argv.apiKey, argv.apiKeyFile);
+  const access = { apiKey, protectMetrics: argv.protectMetrics };
+  console.log(`pytorch-infer serve: ${Object.entries(settings).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(' ')} apiKey=${apiKey ? 'set' : 'none'}`);
+  if (!apiKey && !isLoopback(argv.host)) {
+    console.warn(`warning: serving on ${argv.host} without an API key: anyone who reaches this address can run inference (--api-key or PYTORCH_INFER_API_KEY)`);
+  }
 
   const classifier = await Classifier.create({ ...options, lanes: settings.lanes });
-  const app = await createServer(classifier, { ...settings, logger: { level: argv.logLevel } });
+  const app = await createServer(classifier, { ...settings, ...access, logger: { level: argv.logLevel } });
   const address = await app.listen({ host: argv.host, port: argv.port });
   console.log(`listening on ${address}`);
 
@@ -75,5 +84,19 @@ export async function handler(argv: Args): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }
+
+/** --api-key or the first line of --api-key-file; empty means none (an unset variable in compose gives ''). */
+async function readApiKey(key: string | undefined, file: string | undefined): Promise<string | undefined> {
+  if (key && file) throw new Error('give --api-key or --api-key-file, not both');
+  if (!file) return key || undefined;
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read --api-key-file ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  });
+  const line = text.split(/\r?\n/)[0].trim();
+  if (!line) throw new Error(`--api-key-file ${file} is empty`);
+  return line;
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -9,13 +9,14 @@ import type { Classifier } from '../classifier.js';
 import { packagePath } from '../paths.js';
 import type { ServiceContext } from './context.js';
 import { Engine, type EngineOptions, OverloadedError } from './engine.js';
+import { type AccessOptions, installAccessControl } from './access.js';
 import { installErrorHandler } from './errors.js';
 import { Metrics } from './metrics.js';
 import { pageRoutes } from './routes/page.js';
 import { v1Routes } from './routes/v1.js';
 import { v2Routes } from './routes/v2.js';
 
-export interface ServerOptions extends EngineOptions {
+export interface ServerOptions extends EngineOptions, AccessOptions {
   /** Name in v2 URLs and answers; default: the model file's name without extension. */
   modelName?: string;
   modelVersion: string;
@@ -55,6 +56,7 @@ export async function createServer(classifier: Classifier, options: ServerOption
     return503OnClosing: false, // fastify's own 503 has no Retry-After: the onRequest hook answers instead
   });
   installErrorHandler(app);
+  installAccessControl(app, options);
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
