@@ -1,6 +1,7 @@
 {
   # node-gyp build of the same sources as CMakeLists.txt (`node scripts/build-native.mjs --gyp`).
-  # LibTorch comes from scripts/libtorch.mjs, in the same discovery order as the cmake-js build.
+  # LibTorch comes from scripts/libtorch.mjs, in the same discovery order as the cmake-js build;
+  # the RPATH, as in CMakeLists.txt, is <package>/libtorch/lib (a link build-native.mjs makes).
   "targets": [
     {
       "target_name": "pytorch_infer",
@@ -15,7 +16,7 @@
       "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti"],
       "libraries": [
         "-L<!(node scripts/libtorch.mjs --print lib)",
-        "-Wl,-rpath,<!(node scripts/libtorch.mjs --print lib)",
+        "-Wl,-rpath,'$$ORIGIN/../../libtorch/lib'",
         "-ltorch", "-ltorch_cpu", "-lc10"
       ]
     }

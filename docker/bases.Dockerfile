@@ -1,5 +1,5 @@
 # Stand-ins for the public bases, built by docker/bases.sh from local/debian:bookworm-slim
-# and this machine's node (context: bin/node, npm/, include/node).
+# with Node from the npm registry and this machine's npm (context: bin/node, npm/, include/node).
 FROM local/debian:bookworm-slim AS node-slim
 COPY bin/node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm

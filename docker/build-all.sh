@@ -19,10 +19,10 @@ fi
 cp "${EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"/*.crt docker/ca/ 2>/dev/null || true
 
 args=()
-if [ "${LOCAL_BASES:-}" = 1 ] || ! docker image inspect node:20-bookworm >/dev/null 2>&1; then
+if [ "${LOCAL_BASES:-}" = 1 ] || ! docker image inspect node:24-bookworm >/dev/null 2>&1; then
   bash docker/bases.sh >&2
-  args=(--build-arg BUILD_BASE=local/node:20-bookworm --build-arg RUNTIME_BASE=local/node:20-bookworm-slim
-        --build-arg DISTROLESS_BASE=local/distroless-nodejs20)
+  args=(--build-arg BUILD_BASE=local/node:24-bookworm --build-arg RUNTIME_BASE=local/node:24-bookworm-slim
+        --build-arg DISTROLESS_BASE=local/distroless-nodejs24)
   args+=(--build-arg DEBIAN_BASE=local/debian:bookworm-slim)
 fi
 

@@ -28,7 +28,7 @@ await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   minify: true,
   legalComments: 'linked',
   external: ['onnxruntime-node', 'sharp'],

@@ -8,7 +8,7 @@
 // Prints the root to give CMake as CMAKE_PREFIX_PATH (the folder holding share/cmake/Torch).
 // `--print include|lib` prints what node-gyp needs instead.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, createWriteStream } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -140,6 +140,16 @@ export async function findLibTorch(env = process.env) {
     rmSync(zip);
   }
   return torchPrefix(target);
+}
+
+/**
+ * Points <root>/libtorch at the LibTorch prefix. The addon's RPATH is $ORIGIN/../../libtorch/lib,
+ * so one built here, or prebuilt elsewhere and unpacked into any node_modules, finds it.
+ */
+export function linkLibTorch(root, prefix) {
+  const link = join(root, 'libtorch');
+  rmSync(link, { force: true }); // a link, never a folder someone put there
+  symlinkSync(prefix, link);
 }
 
 export const HELP = `LibTorch (CPU) is needed to build the native addon. Give it one of these ways:

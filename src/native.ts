@@ -1,4 +1,5 @@
-// Typed view of the native addon (build/Release/pytorch_infer.node).
+// Typed view of the native addon (pytorch_infer.node), and how addons are found.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { packagePath } from './paths.js';
 
@@ -14,19 +15,40 @@ export interface NativeAddon {
   readonly libtorchVersion: string;
 }
 
+const REBUILD = '`npm rebuild pytorch-infer` (in its own checkout: `node scripts/build-native.mjs`)';
+
+/**
+ * Loads the addon `<name>.node` the way node-gyp-build does: a local build (build/Release/) before
+ * the one shipped prebuilt for this platform (prebuilds/<platform>-<arch>/, scripts/build-native.mjs).
+ */
+export function loadAddon<T>(name: string): T {
+  const candidates = [packagePath('build', 'Release', `${name}.node`), packagePath('prebuilds', `${process.platform}-${process.arch}`, `${name}.node`)];
+  const file = candidates.find((f) => existsSync(f));
+  if (!file) {
+    throw new Error(`no native addon ${name}.node for ${process.platform}-${process.arch} (looked for ${candidates.join(', ')}): build it with ${REBUILD}`);
+  }
+  try {
+    return createRequire(import.meta.url)(file) as T;
+  } catch (err) {
+    const first = (err as Error).message.split('\n')[0];
+    const hint = existsSync(packagePath('libtorch'))
+      ? `rebuild it with ${REBUILD}`
+      : 'LibTorch was not found when pytorch-infer was installed: give it with LIBTORCH=/path/to/libtorch, a torch CPU wheel in ' +
+        `pip's find-links, or network access to download.pytorch.org, then run ${REBUILD}`;
+    throw new Error(`cannot load the native addon ${file}: ${first}\n${hint}`);
+  }
+}
+
 let addon: NativeAddon | undefined;
 
-/** Loads the addon on first use, so the ONNX backend and the image tools work without LibTorch. */
+/** The LibTorch addon, loaded on first use, so the ONNX backend and the image tools work without LibTorch. */
 export function native(): NativeAddon {
-  if (addon) return addon;
-  const file = packagePath('build', 'Release', 'pytorch_infer.node');
-  try {
-    addon = createRequire(import.meta.url)(file) as NativeAddon;
-  } catch (err) {
-    throw new Error(
-      `cannot load the native LibTorch addon ${file}: ${(err as Error).message.split('\n')[0]}\n` +
-        'Build it with `npm install` (or `node scripts/build-native.mjs`), or use --backend onnx.',
-    );
-  }
+  addon ??= (() => {
+    try {
+      return loadAddon<NativeAddon>('pytorch_infer');
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nOr use --backend onnx, which needs no LibTorch.`);
+    }
+  })();
   return addon;
 }

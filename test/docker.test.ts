@@ -18,37 +18,43 @@ interface Variant {
 }
 
 const VARIANTS: Variant[] = [
-  { name: 'multistage', backend: 'torchscript', budget: 500 },
-  { name: 'distroless', backend: 'torchscript', budget: 480 },
-  { name: 'onnx', backend: 'onnx', budget: 260 },
-  { name: 'onnx-distroless', backend: 'onnx', budget: 185 },
+  // Each rose by 9 MB with Node 24, whose stripped binary is 9.8 MB over Node 20's.
+  { name: 'multistage', backend: 'torchscript', budget: 509 },
+  { name: 'distroless', backend: 'torchscript', budget: 489 },
+  { name: 'onnx', backend: 'onnx', budget: 269 },
+  { name: 'onnx-distroless', backend: 'onnx', budget: 194 },
   { name: 'slim', backend: 'torchscript' },
   { name: 'fat', backend: 'torchscript' },
 ];
 
-// The multistage runtime is node:20-bookworm-slim (185 MB here, ~190 MB public) plus the
-// stripped LibTorch libraries (347 MB): 532 MB before any byte of ours, over the 500 MB budget.
+// The multistage runtime is node:24-bookworm-slim (195 MB here) plus the stripped LibTorch
+// libraries (347 MB): over the budget before any byte of ours (docs/images.md has the figures).
 // Its test stays visible as a todo; what the image adds to its base is held to LibTorch + 25 MB.
 const OVER_FLOOR: Record<string, string> = {
-  multistage: 'node:20-bookworm-slim (185 MB) + stripped LibTorch (347 MB) already exceed 500 MB',
+  multistage: 'node:24-bookworm-slim + stripped LibTorch (347 MB) already exceed 509 MB',
 };
 const MB = 1e6;
 const imageSize = async (image: string) => Number(await docker('image', 'inspect', '--format', '{{.Size}}', image));
 const layers = async (image: string) => JSON.parse(await docker('image', 'inspect', '--format', '{{json .RootFS.Layers}}', image)) as string[];
 
-/** The node:20-bookworm-slim image (public or docker/bases.sh's stand-in) the image was built on. */
+/** The node:24-bookworm-slim image (public or docker/bases.sh's stand-in) the image was built on. */
 async function runtimeBase(image: string): Promise<string> {
   const own = await layers(image);
-  for (const base of ['node:20-bookworm-slim', 'local/node:20-bookworm-slim']) {
+  for (const base of ['node:24-bookworm-slim', 'local/node:24-bookworm-slim']) {
     const theirs = await layers(base).catch(() => []);
     if (theirs.length && theirs.every((layer, i) => own[i] === layer)) return base;
   }
-  throw new Error(`${image} is not built on node:20-bookworm-slim`);
+  throw new Error(`${image} is not built on node:24-bookworm-slim`);
 }
 
 const engine = hasDockerEngine();
 
-describe('Docker images', { skip: !engine && !process.env.CI && 'no Docker engine (scripts/start-dockerd.sh starts one)' }, () => {
+// .ci/run tests the images on its main Node line only: they carry their own Node.
+const skip = process.env.PYTORCH_INFER_SKIP_DOCKER === '1'
+  ? 'PYTORCH_INFER_SKIP_DOCKER=1'
+  : !engine && !process.env.CI && 'no Docker engine (scripts/start-dockerd.sh starts one)';
+
+describe('Docker images', { skip }, () => {
   const photo = photos(SAMPLES_DIR)[1];
   const name = photo.split('/').pop()!;
   const host: Record<string, unknown> = {};
@@ -79,7 +85,7 @@ describe('Docker images', { skip: !engine && !process.env.CI && 'no Docker engin
       if (OVER_FLOOR[variant.name]) {
         it('adds to its base only LibTorch and 25 MB more', async () => {
           const added = (await imageSize(image)) - (await imageSize(await runtimeBase(image)));
-          const libtorch = Number((await docker('run', '--rm', '--entrypoint', 'du', image, '-sb', '/opt/libtorch/lib')).split(/\s/)[0]);
+          const libtorch = Number((await docker('run', '--rm', '--entrypoint', 'du', image, '-sb', '/app/libtorch/lib')).split(/\s/)[0]);
           assert.ok(added <= libtorch + 25 * MB, `${image} adds ${(added / MB).toFixed(0)} MB to its base, LibTorch ${(libtorch / MB).toFixed(0)} MB`);
         });
       }

@@ -32,7 +32,15 @@ if (!port) throw new Error('onnx-worker must run in a worker thread');
 const { model, threads, optimize } = workerData as OnnxWorkerData;
 const firstLine = (err: unknown) => (err as Error).message.split('\n')[0];
 try {
-  const ort = await import('onnxruntime-node').catch((err) => {
+  const ort = await import('onnxruntime-node').catch((err: NodeJS.ErrnoException) => {
+    // An optional peer dependency: installs that never run --backend onnx carry neither its
+    // ~290 MB of binaries nor its install-time CUDA download.
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && /'onnxruntime-node'/.test(err.message)) {
+      throw new Error(
+        '--backend onnx needs onnxruntime-node, an optional peer dependency of pytorch-infer: ' +
+          '`npm install onnxruntime-node@^1.30` (`npm pkg set allowScripts.onnxruntime-node=false --json` first skips its CUDA download)',
+      );
+    }
     throw new Error(`cannot load onnxruntime-node for --backend onnx: ${firstLine(err)}`);
   });
   const session = await ort.InferenceSession.create(model, {

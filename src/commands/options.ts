@@ -7,7 +7,7 @@ import { DECODER_NAMES, DEFAULT_MAX_PIXELS, type DecoderName } from '../image/ty
 export function modelOptions<T>(yargs: Argv<T>) {
   return yargs
     .env('PYTORCH_INFER') // every flag also as PYTORCH_INFER_<FLAG>, e.g. PYTORCH_INFER_BACKEND=onnx
-    .option('backend', { choices: BACKENDS, default: 'torchscript' as BackendName, describe: 'Inference runtime' })
+    .option('backend', { choices: BACKENDS, default: 'torchscript' as BackendName, describe: 'Inference runtime (onnx needs the optional peer dependency onnxruntime-node)' })
     .option('model', { type: 'string', describe: 'Model file (default: model/traced_model.pt, or model/mobilenet_v2.onnx with --backend onnx)' })
     .option('labels', { type: 'string', describe: 'Class names, one per line (default: model/class_names.txt)' })
     .option('decoder', { choices: DECODER_NAMES, default: 'jimp' as DecoderName, describe: 'Image decoder' })
