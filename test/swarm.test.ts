@@ -17,7 +17,12 @@ const PHOTOS = photos().map((file) => readFileSync(file));
 
 const engine = hasDockerEngine();
 
-describe('Docker Swarm stack (docker/stack.yaml)', { skip: !engine && !process.env.CI && 'no Docker engine (scripts/start-dockerd.sh starts one)' }, () => {
+// Like the image tests, on .ci/run's main Node line only: the replicas carry their own Node.
+const skip = process.env.PYTORCH_INFER_SKIP_DOCKER === '1'
+  ? 'PYTORCH_INFER_SKIP_DOCKER=1'
+  : !engine && !process.env.CI && 'no Docker engine (scripts/start-dockerd.sh starts one)';
+
+describe('Docker Swarm stack (docker/stack.yaml)', { skip }, () => {
   const stack = new Stack(`pytorch-infer-test-${process.pid}`);
   let createdSwarm = false;
   let port = 0;
