@@ -3,6 +3,9 @@
 #include <napi.h>
 #include <torch/headeronly/version.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/jit/codegen/fuser/interface.h>
+#include <torch/csrc/jit/passes/tensorexpr_fuser.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include "torch_module.h"
 
@@ -24,10 +27,35 @@ Napi::Value NumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), at::get_num_threads());
 }
 
+// configureJit({ profilingExecutor?, tensorExprFuser? }): process-wide TorchScript executor
+// settings, for benchmarks (bench/libtorch-options.ts); call before the first forward. The
+// defaults (profiling executor on, NNC fuser off on CPU) are what LibTorch does without it.
+Napi::Value ConfigureJit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "configureJit(options): options must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto flag = [&](const char* key, auto apply) {
+    Napi::Value v = o.Get(key);
+    if (v.IsUndefined()) return;
+    if (!v.IsBoolean()) throw Napi::TypeError::New(env, std::string("configureJit: ") + key + " must be a boolean");
+    apply(v.As<Napi::Boolean>().Value());
+  };
+  flag("profilingExecutor", [](bool on) {
+    torch::jit::getProfilingMode() = on;
+    torch::jit::getExecutorMode() = on;
+  });
+  flag("tensorExprFuser", [](bool on) {
+    torch::jit::overrideCanFuseOnCPU(on);
+    torch::jit::setTensorExprFuserEnabled(on);
+  });
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("TorchModule", TorchModule::Define(env));
   exports.Set("load", Napi::Function::New(env, TorchModule::Load, "load"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("configureJit", Napi::Function::New(env, ConfigureJit, "configureJit"));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
   exports.Set("libtorchVersion", Napi::String::New(env, TORCH_VERSION));
   return exports;

@@ -4,6 +4,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 namespace pytorch_infer {
@@ -46,9 +47,17 @@ class InferenceThread {
 
 }  // namespace
 
-void RunOnInferenceThread(const std::function<void()>& job) {
-  // Never destroyed: the thread is parked on the queue when the process exits.
-  static InferenceThread* thread = new InferenceThread();
+void RunOnInferenceThread(int lane, const std::function<void()>& job) {
+  // Started on first use and never destroyed: they are parked on their queues when the process exits.
+  static std::mutex mutex;
+  static InferenceThread* threads[kMaxLanes] = {};
+  if (lane < 0 || lane >= kMaxLanes) throw std::out_of_range("inference lane out of range");
+  InferenceThread* thread;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!threads[lane]) threads[lane] = new InferenceThread();
+    thread = threads[lane];
+  }
   thread->Post(job).get();
 }
 

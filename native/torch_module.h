@@ -1,4 +1,4 @@
-// A TorchScript module behind a JS object. Loading and forward run on the inference thread
+// A TorchScript module behind a JS object. Loading and forward run on the inference threads
 // (inference_thread.h), waited for by libuv's pool; the event loop thread only validates
 // arguments and copies data.
 #pragma once
@@ -6,22 +6,70 @@
 #include <napi.h>
 #include <torch/script.h>
 
+#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "inference_thread.h"
 
 namespace pytorch_infer {
 
+// What load() does to the module before it runs. Measured with bench/libtorch-options.ts
+// (bench/results/libtorch-options.md); the numbers behind the default are in torch_module.cc.
+enum class GraphMode {
+  kPlain,   // torch::jit::load as is
+  kFrozen,  // torch::jit::freeze: weights and batch norms folded into constants
+  kMkldnn,  // torch::jit::optimize_for_inference: frozen, convolutions on oneDNN's blocked layout
+  kFused,   // frozen, then oneDNN Graph (LLGA) fuses conv + bias + clamp (+ add) per input shape
+};
+
+struct LoadOptions {
+  GraphMode mode = GraphMode::kFused;
+  bool channels_last = false;     // 4-D weights and every input in channels_last memory format
+  bool no_grad = false;           // NoGradGuard instead of InferenceMode around forward
+  bool executor_optimize = true;  // torch::jit::setGraphExecutorOptimize during forward
+  int lanes = 1;                  // forwards that may run at once, each on an inference thread of its own
+};
+
 // Shared by the JS wrapper and in-flight workers, so close() while a forward
 // runs frees the module only when that forward is done.
-// Forwards run one at a time, all on one thread (inference_thread.h): intra-op threads
-// already use every core.
-struct Model {
-  torch::jit::Module module;
+class Model {
+ public:
+  // Runs on inference thread 0.
+  static std::shared_ptr<Model> Load(const std::string& path, const LoadOptions& options);
+
+  // The least busy lane; every Acquire is paired with a Release.
+  int AcquireLane();
+  void ReleaseLane(int lane);
+  // Runs on inference thread `lane`.
+  torch::jit::IValue Forward(int lane, const torch::Tensor& input);
+
+  const LoadOptions& options() const { return options_; }
+
+ private:
+  // The fused function for this lane and input shape; null once kMaxFusedShapes are taken.
+  torch::jit::GraphFunction* FusedFunction(int lane, const torch::Tensor& input);
+
+  torch::jit::Module module_;
+  LoadOptions options_;
+  // kFused: oneDNN Graph compiles the partitions of a graph for the first input shape the graph
+  // executor sees, and later shapes fall back to unfused ops (measured 10.5 ms/img instead of
+  // 7.3 at batch 1 after batch 4). So each input shape gets a function of its own, on a copy of
+  // the frozen graph (the copies share the weight tensors), and each lane its own.
+  std::shared_ptr<torch::jit::Graph> graph_;
+  std::mutex functions_mutex_;
+  std::map<std::pair<int, std::vector<int64_t>>, std::unique_ptr<torch::jit::GraphFunction>> functions_;
+  std::atomic<int> busy_[kMaxLanes] = {};
 };
 
 class TorchModule : public Napi::ObjectWrap<TorchModule> {
  public:
   static Napi::Function Define(Napi::Env env);
-  // load(path: string, optimize: boolean) → Promise<TorchModule>
+  // load(path: string, options?: boolean | LoadOptions) → Promise<TorchModule> (see src/native.ts)
   static Napi::Value Load(const Napi::CallbackInfo& info);
 
   explicit TorchModule(const Napi::CallbackInfo& info);

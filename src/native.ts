@@ -8,8 +8,30 @@ export interface NativeModule {
   close(): void;
 }
 
+/** What load() does to the module before it runs (native/torch_module.h, GraphMode). */
+export type GraphMode = 'plain' | 'frozen' | 'mkldnn' | 'fused';
+export const GRAPH_MODES: readonly GraphMode[] = ['plain', 'frozen', 'mkldnn', 'fused'];
+
+export interface LoadOptions {
+  /** false: mode 'plain'. Default true. */
+  optimize?: boolean;
+  /** Default 'fused' (frozen + oneDNN Graph fusion, one executor per input shape). */
+  mode?: GraphMode;
+  /** Weights and inputs in channels_last memory format. Default false. */
+  channelsLast?: boolean;
+  /** NoGradGuard instead of InferenceMode around forward. Default false. */
+  noGrad?: boolean;
+  /** torch::jit::setGraphExecutorOptimize during forward. Default true. */
+  executorOptimize?: boolean;
+  /** Forwards that may run at once, each on an inference thread of its own (1–16). Default 1. */
+  lanes?: number;
+}
+
 export interface NativeAddon {
-  load(path: string, optimize: boolean): Promise<NativeModule>;
+  /** `optimize` as a boolean: true is the default options, false is mode 'plain'. */
+  load(path: string, options?: boolean | LoadOptions): Promise<NativeModule>;
+  /** Process-wide TorchScript executor settings, for benchmarks; before the first forward. */
+  configureJit(options: { profilingExecutor?: boolean; tensorExprFuser?: boolean }): void;
   setNumThreads(n: number): void;
   numThreads(): number;
   readonly libtorchVersion: string;
