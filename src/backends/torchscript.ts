@@ -2,9 +2,12 @@
 import { access } from 'node:fs/promises';
 import { type Backend, type BackendOptions, checkInput, INPUT_SHAPE } from '../backend.js';
 import { availableCpus } from '../cpus.js';
-import { type NativeModule, native } from '../native.js';
+import { type LoadOptions, type NativeModule, native } from '../native.js';
 import { DEFAULT_MODEL } from '../paths.js';
 import { concat, split, type Tensor } from '../tensor.js';
+
+/** LibTorch-only load settings (see NativeAddon.load); the defaults are the measured best. */
+export type TorchLoadOptions = Omit<LoadOptions, 'optimize'>;
 
 export class TorchScriptBackend implements Backend {
   readonly name = 'torchscript' as const;
@@ -19,11 +22,13 @@ export class TorchScriptBackend implements Backend {
     readonly threads: number,
     readonly optimize: boolean,
     readonly maxBatch: number,
+    /** Forwards that may run at once (each on an inference thread of its own). */
+    readonly lanes: number,
   ) {
     this.#module = module;
   }
 
-  static async load(options: BackendOptions = {}): Promise<TorchScriptBackend> {
+  static async load(options: BackendOptions & { torch?: TorchLoadOptions } = {}): Promise<TorchScriptBackend> {
     const model = options.model ?? DEFAULT_MODEL;
     const optimize = options.optimize ?? true;
     const threads = options.threads ?? availableCpus();
@@ -32,7 +37,7 @@ export class TorchScriptBackend implements Backend {
     });
     const addon = native();
     addon.setNumThreads(threads);
-    const module = await addon.load(model, optimize);
+    const module = await addon.load(model, { ...options.torch, optimize });
     // Warm-up doubles as a probe: a model traced at batch 1 (like torchvision's
     // quantized mobile artifact) fails on batch 2 and is then run one image at a time.
     const probe = (n: number) => module.forward(new Float32Array(n * 3 * 224 * 224), [n, ...INPUT_SHAPE]);
@@ -44,7 +49,7 @@ export class TorchScriptBackend implements Backend {
         throw new Error(`model ${model} does not take an image batch [N, ${INPUT_SHAPE.join(', ')}]: ${err.message}`);
       });
     });
-    return new TorchScriptBackend(module, model, threads, optimize, maxBatch);
+    return new TorchScriptBackend(module, model, threads, optimize, maxBatch, options.torch?.lanes ?? 1);
   }
 
   async forward(input: Tensor): Promise<Tensor> {
