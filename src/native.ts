@@ -65,6 +65,13 @@ let addon: NativeAddon | undefined;
 
 /** The LibTorch addon, loaded on first use, so the ONNX backend and the image tools work without LibTorch. */
 export function native(): NativeAddon {
+  // LibTorch's OpenMP (libgomp) reads this when the addon loads it. By default its threads spin
+  // after every parallel region; with more threads than free cores (other processes, or this
+  // process's decode workers) a forward then waits on a spinning thread's time slice. Measured
+  // here with the machine shared (2 cores, load average ~13), fused model, 2 threads, batch 1:
+  // 240–480 ms per forward (75–170 ms CPU) by default, 8.6–11 ms (8.7 ms CPU) passive; see
+  // bench/results/libtorch-options.md for the quiet-machine cost. A value the user set wins.
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'passive';
   addon ??= (() => {
     try {
       return loadAddon<NativeAddon>('pytorch_infer');
