@@ -10,7 +10,7 @@ export interface BackendOptions {
   threads?: number;
   /** Forwards that may run at once, each on its own thread(s). Default 1. */
   lanes?: number;
-  /** Graph optimisation at load (TorchScript freeze + optimize_for_inference; ONNX Runtime level "all"). */
+  /** Graph optimisation at load (TorchScript: frozen + oneDNN Graph fusion; ONNX Runtime: level "all"). */
   optimize?: boolean;
 }
 
