@@ -113,7 +113,7 @@ const GROUPS: readonly Group[] = [
   {
     id: 'D',
     title: 'Two cores: one forward on 2 threads, or two 1-thread forwards at once (lanes)',
-    note: 'img/s and CPU ms/img with every core busy: x2 = 2 forwards kept in flight; LibTorch lanes: 2 = two inference threads of 1 intra-op thread each; ONNX Runtime x2 = one session, 1 thread, 2 concurrent run() calls. Per-core cost = CPU ms/img.',
+    note: 'img/s and CPU ms/img with every core busy: x2 = 2 forwards kept in flight; LibTorch lanes: 2 = two inference threads of 1 intra-op thread each; ONNX Runtime x2 = 2 lanes (a session and worker thread each) of 1 thread. Per-core cost = CPU ms/img.',
     batches: [1, 4],
     configs: [
       onnx(2),
@@ -152,7 +152,8 @@ async function child(config: Config, batches: readonly number[]): Promise<void> 
     let backend: Backend;
     if (config.engine === 'onnx') {
       const { OnnxBackend } = await import('../src/backends/onnx.js');
-      backend = await OnnxBackend.load({ threads: config.threads });
+      // Runs at once need lanes of their own (one session and worker each).
+      backend = await OnnxBackend.load({ threads: config.threads, lanes: config.inflight ?? 1 });
     } else {
       const { TorchScriptBackend } = await import('../src/backends/torchscript.js');
       const { optimize, ...rest } = config.torch ?? {};

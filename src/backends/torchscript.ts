@@ -12,8 +12,6 @@ export type TorchLoadOptions = Omit<LoadOptions, 'optimize'>;
 export class TorchScriptBackend implements Backend {
   readonly name = 'torchscript' as const;
   readonly runtime = `LibTorch ${native().libtorchVersion}`;
-  /** All LibTorch work runs on the addon's one inference thread (native/inference_thread.h). */
-  readonly lanes = 1;
   #module: NativeModule | undefined;
 
   private constructor(
@@ -22,7 +20,11 @@ export class TorchScriptBackend implements Backend {
     readonly threads: number,
     readonly optimize: boolean,
     readonly maxBatch: number,
-    /** Forwards that may run at once (each on an inference thread of its own). */
+    /**
+     * Forwards that run at once, each on an inference thread of the addon's own: `torch.lanes`,
+     * default 1 (BackendOptions.lanes is not taken: two 1-thread lanes cost the same CPU per
+     * image as one 2-thread forward, bench/results/libtorch-options.md, group D).
+     */
     readonly lanes: number,
   ) {
     this.#module = module;
