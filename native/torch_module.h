@@ -20,10 +20,11 @@ namespace pytorch_infer {
 
 // What load() does to the module before it runs. Measured with bench/libtorch-options.ts
 // (bench/results/libtorch-options.md, 2 shared cores, 1 thread, CPU ms/img at batch 1 / 4, with
-// ONNX Runtime at 7.9 / 7.4 in the same run): plain 15.8 / 22.5, frozen 13.4 / 13.0,
-// mkldnn 11.0 / 8.4, fused 8.5 / 7.5. channels_last helped only the modes that are slow anyway
-// (fused + channels_last 8.6 / 7.7); NoGradGuard instead of InferenceMode, the legacy executor
-// and the NNC fuser (no LLVM in the CPU wheel: 16.4 / 14.9) bought nothing.
+// ONNX Runtime at 8.0 / 7.5 in the same run): plain 16.1 / 22.9, frozen 14.0 / 14.2,
+// mkldnn 11.5 / 8.8, fused 9.1 / 8.0 (an earlier run: ONNX 7.9 / 7.4, mkldnn 11.0 / 8.4,
+// fused 8.5 / 7.5). channels_last: fused 9.1 / 7.3 and 8.6 / 7.7 in the two runs, within the
+// noise, so it stays off (it costs an input copy); NoGradGuard instead of InferenceMode, the
+// legacy executor and the NNC fuser (no LLVM in the CPU wheel: 15.0 / 17.6) bought nothing.
 enum class GraphMode {
   kPlain,   // torch::jit::load as is
   kFrozen,  // torch::jit::freeze: weights and batch norms folded into constants
@@ -37,8 +38,9 @@ struct LoadOptions {
   bool no_grad = false;           // NoGradGuard instead of InferenceMode around forward
   bool executor_optimize = true;  // torch::jit::setGraphExecutorOptimize during forward
   // Forwards that may run at once, each on an inference thread of its own. Measured on 2 cores,
-  // 2 in flight: two 1-thread lanes cost 9.3 / 8.3 CPU ms/img at batch 1 / 4, one forward on 2
-  // threads (passive OpenMP) 9.5 / 8.1, so lanes buy no CPU per image; default 1.
+  // 2 in flight: two 1-thread lanes 97 / 71 img/s and 9.0 / 8.1 CPU ms/img at batch 1 / 4, one
+  // forward on 2 threads (passive OpenMP) 103 / 131 img/s and 8.9 / 7.4: lanes buy neither
+  // throughput nor CPU per image; default 1.
   int lanes = 1;
 };
 
