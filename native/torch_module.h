@@ -66,9 +66,10 @@ class Model {
   torch::jit::Module module_;
   LoadOptions options_;
   // kFused: oneDNN Graph compiles the partitions of a graph for the first input shape the graph
-  // executor sees, and later shapes fall back to unfused ops (measured with torch 2.13 in Python, same
-  // binaries: 10.5 ms/img instead of 7.3 at batch 1 after batch 4). So each input shape gets a function of its own, on a copy of
-  // the frozen graph (the copies share the weight tensors), and each lane its own.
+  // executor sees, and later shapes fall back to unfused ops (measured with torch 2.13 in
+  // Python, same binaries: 10.5 ms/img instead of 7.3 at batch 1 after batch 4). So each input
+  // shape gets a function of its own, on a copy of the frozen graph (the copies share the weight
+  // tensors; each shape's compiled partitions add ~10 MB RSS), and each lane its own.
   std::shared_ptr<torch::jit::Graph> graph_;
   std::mutex functions_mutex_;
   std::map<std::pair<int, std::vector<int64_t>>, std::unique_ptr<torch::jit::GraphFunction>> functions_;
