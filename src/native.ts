@@ -70,8 +70,8 @@ export function native(): NativeAddon {
   // process's decode workers) a forward then waits on a spinning thread's time slice. Measured
   // here with the machine shared (2 cores, load average ~13), fused model, 2 threads, batch 1:
   // 240–480 ms per forward (75–170 ms CPU) by default, 8.6–11 ms (8.7 ms CPU) passive; in
-  // bench/results/libtorch-options.md 113 vs 8.9 CPU ms (GOMP_SPINCOUNT=1000: 13.4). On one
-  // thread there is no team to wait. A value the user set wins.
+  // bench/results/libtorch-options.md (two runs) 113–115 vs 8.9–9.0 CPU ms per forward
+  // (GOMP_SPINCOUNT=1000: 12.0–13.4). On one thread there is no team to wait. A value the user set wins.
   if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'passive';
   addon ??= (() => {
     try {
