@@ -48,6 +48,9 @@ try {
     interOpNumThreads: 1,
     graphOptimizationLevel: optimize ? 'all' : 'disabled',
     executionProviders: ['cpu'],
+    // Threads that spin between forwards burn a core each (2 threads: 19.5 CPU ms an image,
+    // against 8.5 for two one-thread sessions, bench/results/libtorch-options.md); wait instead.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   }).catch((err) => {
     throw new Error(`cannot load ONNX model '${model}': ${firstLine(err)}`);
   });

@@ -15,8 +15,8 @@ export function builder(yargs: Argv) {
   return modelOptions(yargs) // every flag also as PYTORCH_INFER_<FLAG>, e.g. PYTORCH_INFER_PORT=9000
     // libvips decodes a JPEG in a fifth of jimp's time; jimp (pure JS) stays predict's default.
     .option('decoder', { choices: DECODER_NAMES, default: 'sharp' as DecoderName, describe: 'Image decoder' })
-    .option('threads', { type: 'number', default: 1, describe: 'Intra-op threads of each forward' })
-    .option('lanes', { type: 'number', describe: 'Forwards at once, each on its own thread (default: the CPUs available; LibTorch: 1)' })
+    .option('threads', { type: 'number', describe: 'Intra-op threads of each forward (default: the CPUs available ÷ lanes)' })
+    .option('lanes', { type: 'number', describe: 'Forwards at once, each on its own thread(s) (default: the CPUs available; LibTorch runs 1)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 in a container)' })
     .option('port', { type: 'number', default: 8080, describe: 'Port to listen on (0: any free port)' })
     .option('model-name', { type: 'string', describe: 'Model name in v2 URLs (default: model file name without extension)' })
@@ -44,14 +44,19 @@ export async function handler(argv: Args): Promise<void> {
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new Error(`--${kebab(flag)} must be an integer ≥ ${min}, got ${value}`);
   }
   // Every stage gets as many threads as the CPUs this process may use (cgroup quota): decoder
-  // workers, and forwards of one thread each running side by side (lanes). One-thread forwards
-  // do the most images per CPU-second, and with a thread per CPU in each stage no stage idles
-  // while another has work: the scheduler, not a fixed split, gives each the cores it needs.
+  // workers, and intra-op threads over the lanes, so no stage idles while another has work: the
+  // scheduler, not a fixed split, gives each the cores it needs. ONNX Runtime runs a one-thread
+  // session per lane (the most images per CPU-second); LibTorch runs one lane with a thread per
+  // CPU (two one-thread lanes cost the same CPU per image, bench/results/libtorch-options.md, and
+  // its OpenMP threads wait passively between forwards, src/native.ts).
   const cpus = availableCpus();
   const options = classifierOptions(argv);
+  const lanes = argv.lanes ?? cpus;
+  const forwardLanes = options.backend === 'onnx' ? lanes : 1;
   const settings = {
     ...options,
-    lanes: argv.lanes ?? cpus,
+    threads: options.threads ?? Math.max(1, Math.floor(cpus / forwardLanes)),
+    lanes: forwardLanes,
     decodeWorkers: argv.decodeWorkers ?? cpus,
     host: argv.host,
     port: argv.port,
@@ -70,7 +75,7 @@ export async function handler(argv: Args): Promise<void> {
     console.warn(`warning: serving on ${argv.host} without an API key: anyone who reaches this address can run inference (--api-key or PYTORCH_INFER_API_KEY)`);
   }
 
-  const classifier = await Classifier.create({ ...options, lanes: settings.lanes });
+  const classifier = await Classifier.create({ ...options, threads: settings.threads, lanes: settings.lanes });
   const app = await createServer(classifier, { ...settings, ...access, logger: { level: argv.logLevel } });
   const address = await app.listen({ host: argv.host, port: argv.port });
   console.log(`listening on ${address}`);

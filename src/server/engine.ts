@@ -62,11 +62,20 @@ export class Engine {
     }, metrics);
   }
 
-  /** Loads the decoder in every worker, so the first request pays no start-up cost. */
+  /**
+   * Loads the decoder in every worker, and runs every batch size up to maxBatch twice: LibTorch's
+   * profiling executor specialises and compiles a graph for each input shape on its first two
+   * forwards (180–650 ms each, bench/results/libtorch-options.md), which no request should pay.
+   */
   async warmUp(): Promise<void> {
     const photo = await readFile(packagePath('samples', 'n01530575_brambling.JPEG'));
     const images = await Promise.all(Array.from({ length: this.#pool.size }, () => this.#pool.decode(photo)));
     for (const image of images) image.release();
+    const { backend } = this.classifier;
+    for (let n = 1; n <= this.#batcher.options.maxBatch; n++) {
+      const batch = { data: new Float32Array(n * 3 * 224 * 224), shape: [n, 3, 224, 224] };
+      for (let run = 0; run < 2; run++) await Promise.all(Array.from({ length: backend.lanes }, () => backend.forward(batch)));
+    }
   }
 
   /** Encoded images → logits, one row each. Rejects with ImageError if any image is bad. */
