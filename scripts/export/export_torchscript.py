@@ -38,7 +38,7 @@ def read_class_names(tsv_path: str) -> list[str]:
     return names
 
 
-def deterministic_save(module: torch.jit.ScriptModule, path: str) -> None:
+def deterministic_save(module: torch.jit.ScriptModule, path: str, extra_files: dict[str, str] | None = None) -> None:
     """torch.jit.save, then rewrite the zip with entries in the same order and fixed timestamps.
 
     `.data/serialization_id` (40 digits, torch's id for the archive, partly a CRC of every record,
@@ -48,7 +48,7 @@ def deterministic_save(module: torch.jit.ScriptModule, path: str) -> None:
     Stored entries keep torch's 64-byte data alignment (torch.jit.load mmaps/reads tensors aligned).
     """
     buf = io.BytesIO()
-    torch.jit.save(module, buf)
+    torch.jit.save(module, buf, _extra_files=extra_files or {})
     buf.seek(0)
     src = zipfile.ZipFile(buf)
     kept = [info for info in src.infolist() if not info.filename.endswith('.debug_pkl')]
