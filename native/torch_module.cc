@@ -2,6 +2,8 @@
 
 #include "inference_thread.h"
 
+#include <caffe2/serialize/inline_container.h>
+
 #include <ATen/Parallel.h>
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/codegen/onednn/interface.h>
@@ -127,6 +129,13 @@ class LoadWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       RunOnInferenceThread(0, [this] { model_ = Model::Load(path_, options_); });
+      // A model folder's config may travel inside the TorchScript file (torch.jit.save's
+      // _extra_files): one record of the archive, read without loading the module again.
+      caffe2::serialize::PyTorchStreamReader archive(path_);
+      if (archive.hasRecord("extra/config.json")) {
+        auto [data, size] = archive.getRecord("extra/config.json");
+        config_.assign(static_cast<const char*>(data.get()), size);
+      }
     } catch (const std::exception& e) {
       SetError("cannot load TorchScript model '" + path_ + "': " + Describe(e));
     }
@@ -136,7 +145,9 @@ class LoadWorker : public Napi::AsyncWorker {
     auto holder = Napi::External<std::shared_ptr<Model>>::New(
         Env(), new std::shared_ptr<Model>(std::move(model_)),
         [](Napi::Env, std::shared_ptr<Model>* p) { delete p; });
-    deferred_.Resolve(Constructor(Env()).New({holder}));
+    Napi::Object module = Constructor(Env()).New({holder});
+    if (!config_.empty()) module.Set("config", config_);
+    deferred_.Resolve(module);
   }
 
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
@@ -146,6 +157,7 @@ class LoadWorker : public Napi::AsyncWorker {
   std::string path_;
   LoadOptions options_;
   std::shared_ptr<Model> model_;
+  std::string config_;  // the archive's extra/config.json, empty when it has none
 };
 
 class ForwardWorker : public Napi::AsyncWorker {

@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import { packagePath } from './paths.js';
 
 export interface NativeModule {
+  /** The file's extra file config.json (torch.jit.save's _extra_files), when it carries one. */
+  readonly config?: string;
   forward(data: Float32Array, shape: readonly number[]): Promise<{ data: Float32Array; shape: number[] }>;
   close(): void;
 }
