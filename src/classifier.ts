@@ -1,14 +1,19 @@
-import { readFile } from 'node:fs/promises';
-import { type Backend, type BackendName, type BackendOptions, createBackend } from './backend.js';
+import { readFile, stat } from 'node:fs/promises';
+import type { Backend, BackendName, BackendOptions } from './backend.js';
 import { type LoadOptions, loadTensor } from './image/index.js';
 import { DEFAULT_MAX_PIXELS, type DecoderName } from './image/types.js';
-import { Labels, type Prediction } from './labels.js';
-import { DEFAULT_LABELS } from './paths.js';
+import type { Labels, Prediction } from './labels.js';
+import type { ModelConfig } from './model/config.js';
+import { type LoadedModel, loadModelFile, loadModelFolder } from './model/load.js';
+import { DEFAULT_LABELS, DEFAULT_MODEL } from './paths.js';
 import { concat, split, type Tensor } from './tensor.js';
 
-export interface ClassifierOptions extends BackendOptions {
+export interface ClassifierOptions extends Omit<BackendOptions, 'config'> {
+  /** A model folder (model.pt or model.onnx, labels.txt, config.json) or a model file. */
+  model?: string;
+  /** Default: torchscript; for a folder, the model file it has (model.pt first). */
   backend?: BackendName;
-  /** Class names file, one per line in model-output order. */
+  /** Class names file for a model file, one per line in model-output order (a folder has its labels.txt). */
   labels?: string;
   decoder?: DecoderName;
   /** Images with more pixels are refused before they are decoded. */
@@ -20,37 +25,48 @@ export interface ClassifierOptions extends BackendOptions {
 /** A photo as a file path or its encoded bytes (JPEG, PNG, GIF, BMP, TIFF, WebP…). */
 export type ImageInput = string | Uint8Array;
 
-/** Photos in, top-k ImageNet classes out: decoding, preprocessing, inference and labels. */
+/** Photos in, top-k classes out: decoding, preprocessing, inference and labels. */
 export class Classifier {
+  readonly backend: Backend;
+  readonly labels: Labels;
+
   private constructor(
-    readonly backend: Backend,
-    readonly labels: Labels,
-    /** How photos become tensors: the decoder and its options. */
+    readonly model: LoadedModel,
+    /** How photos become tensors: the decoder, its options and the model's preprocessing. */
     readonly loading: Required<LoadOptions>,
-  ) {}
+  ) {
+    this.backend = model.backend;
+    this.labels = model.labels;
+  }
 
   get decoder(): DecoderName {
     return this.loading.decoder;
   }
 
-  static async create(options: ClassifierOptions = {}): Promise<Classifier> {
-    const labels = await Labels.load(options.labels ?? DEFAULT_LABELS);
-    const backend = await createBackend(options.backend ?? 'torchscript', options);
-    const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS, exactDecode = false } = options;
-    return new Classifier(backend, labels, { decoder, maxPixels, exactDecode });
+  get config(): ModelConfig {
+    return this.model.config;
   }
 
-  /** Reads, decodes and preprocesses one photo into a [1, 3, 224, 224] tensor. */
+  static async create(options: ClassifierOptions = {}): Promise<Classifier> {
+    const { model: path = DEFAULT_MODEL, labels, ...rest } = options;
+    const folder = (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+    if (folder && labels !== undefined) throw new Error(`labels ${labels}: a model folder has its own labels.txt (${path})`);
+    const model = folder ? await loadModelFolder(path, rest) : await loadModelFile(path, labels ?? DEFAULT_LABELS, rest);
+    const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS, exactDecode = false } = options;
+    return new Classifier(model, { decoder, maxPixels, exactDecode, preprocessing: model.config.preprocessing });
+  }
+
+  /** Reads, decodes and preprocesses one photo into a [1, 3, H, W] tensor (the model's input size). */
   async preprocess(input: ImageInput): Promise<Tensor> {
     const bytes = typeof input === 'string' ? await readImageFile(input) : input;
     const data = await loadTensor(bytes, this.loading);
-    return { data, shape: [1, 3, 224, 224] };
+    return { data, shape: [1, ...this.backend.inputShape] };
   }
 
-  /** Runs a batch [N, 3, 224, 224] and returns the top-k classes of each image. */
+  /** Runs a batch [N, 3, H, W] and returns the top-k classes of each image. */
   async predict(batch: Tensor, top = 3): Promise<Prediction[][]> {
-    const logits = await this.backend.forward(batch);
-    return split(logits).map((row) => this.labels.topK(row.data, top));
+    const scores = await this.backend.forward(batch);
+    return split(scores).map((row) => this.labels.topK(row.data, top, this.config.output));
   }
 
   async classify(input: ImageInput, top = 3): Promise<Prediction[]> {

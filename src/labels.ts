@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
+import type { ModelOutput } from './model/config.js';
 
 /** One class of a top-k answer. */
 export interface Prediction {
   label: string;
   /** Class index in the model's output (ImageNet-1k order for the bundled model). */
   index: number;
-  /** Softmax probability, 0..1. */
+  /** 0..1: the softmax of the logits, or the model's own output when it gives probabilities. */
   probability: number;
 }
 
@@ -27,21 +28,27 @@ export class Labels {
     return this.names.length;
   }
 
-  /** The k most probable classes of one row of logits, by softmax. */
-  topK(logits: Float32Array, k: number): Prediction[] {
-    if (logits.length !== this.names.length) {
-      throw new RangeError(`the model gives ${logits.length} classes but the labels file names ${this.names.length}`);
+  /** The k most probable classes of one output row: logits (by softmax) or probabilities as they are. */
+  topK(scores: Float32Array, k: number, output: ModelOutput = 'logits'): Prediction[] {
+    if (scores.length !== this.names.length) {
+      throw new RangeError(`the model gives ${scores.length} classes but the labels file names ${this.names.length}`);
     }
-    let max = -Infinity;
-    for (const v of logits) max = Math.max(max, v);
-    let sum = 0;
-    for (const v of logits) sum += Math.exp(v - max);
-    return best(logits, Math.max(1, Math.min(k, logits.length))).map((index) => ({
+    const probability = output === 'probabilities' ? (index: number) => scores[index] : softmax(scores);
+    return best(scores, Math.max(1, Math.min(k, scores.length))).map((index) => ({
       label: this.names[index],
       index,
-      probability: Math.exp(logits[index] - max) / sum,
+      probability: probability(index),
     }));
   }
+}
+
+/** The softmax of `logits` at an index. */
+function softmax(logits: Float32Array): (index: number) => number {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  return (index) => Math.exp(logits[index] - max) / sum;
 }
 
 /**

@@ -2,8 +2,9 @@
 // threads (src/backends/onnx-worker.ts), one session per lane.
 import { access } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
-import { type Backend, type BackendOptions, checkInput } from '../backend.js';
+import { type Backend, type BackendOptions, checkInput, forwardInParts, probe } from '../backend.js';
 import { availableCpus } from '../cpus.js';
+import { DEFAULT_CONFIG, inputShape, type ModelConfig } from '../model/config.js';
 import { packagePath } from '../paths.js';
 import type { Tensor } from '../tensor.js';
 import { startWorker } from '../worker.js';
@@ -30,8 +31,10 @@ interface Pending {
 
 export class OnnxBackend implements Backend {
   readonly name = 'onnx' as const;
-  readonly maxBatch = Infinity;
+  readonly inputShape: readonly [3, number, number];
+  readonly maxBatch: number;
   readonly #lanes: Lane[];
+  #classes = 0; // measured by the warm-up
   #nextId = 0;
   #closed = false;
 
@@ -41,8 +44,12 @@ export class OnnxBackend implements Backend {
     readonly model: string,
     readonly threads: number,
     readonly optimize: boolean,
+    /** ONNX files carry no config of ours: a folder's config.json, else the defaults. */
+    readonly config: ModelConfig,
   ) {
     this.#lanes = lanes;
+    this.inputShape = inputShape(config);
+    this.maxBatch = config.maxBatch ?? Infinity;
     for (const lane of lanes) {
       lane.worker.on('message', (reply: OnnxReply) => this.#settle(lane, reply));
       lane.worker.on('error', (err) => this.#failLane(lane, err));
@@ -71,10 +78,20 @@ export class OnnxBackend implements Backend {
     }
     const runtime = `ONNX Runtime ${(ready[0] as { version: string }).version}`;
     const lanes: Lane[] = started.map((worker) => ({ worker, input: new SharedArrayBuffer(0), running: undefined, queue: [], exited: false }));
-    const backend = new OnnxBackend(lanes, runtime, model, threads, optimize);
+    const backend = new OnnxBackend(lanes, runtime, model, threads, optimize, options.config ?? DEFAULT_CONFIG);
     // Warm-up: the first run of a session allocates its arena and plans its kernels.
-    await Promise.all(started.map(() => backend.forward({ data: new Float32Array(3 * 224 * 224), shape: [1, 3, 224, 224] })));
+    const forward = (input: Tensor) => backend.forward(input);
+    try {
+      [backend.#classes] = await Promise.all(started.map(() => probe(model, backend.inputShape, 1, forward)));
+    } catch (err) {
+      await backend.close();
+      throw err;
+    }
     return backend;
+  }
+
+  get classes(): number {
+    return this.#classes;
   }
 
   get lanes(): number {
@@ -82,8 +99,12 @@ export class OnnxBackend implements Backend {
   }
 
   async forward(input: Tensor): Promise<Tensor> {
-    checkInput(input);
+    checkInput(input, this.inputShape);
     if (this.#closed) throw new Error('the onnx backend is closed');
+    return forwardInParts(input, this.maxBatch, (part) => this.#run(part));
+  }
+
+  #run(input: Tensor): Promise<Tensor> {
     const open = this.#lanes.filter((lane) => !lane.exited);
     if (open.length === 0) throw new Error('the ONNX Runtime workers have exited');
     const lane = open.reduce((a, b) => (load(b) < load(a) ? b : a));

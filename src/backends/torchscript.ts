@@ -1,10 +1,11 @@
 // LibTorch backend: TorchScript files run unchanged by the native addon.
 import { access } from 'node:fs/promises';
-import { type Backend, type BackendOptions, checkInput, INPUT_SHAPE } from '../backend.js';
+import { type Backend, type BackendOptions, checkInput, forwardInParts, probe } from '../backend.js';
 import { availableCpus } from '../cpus.js';
+import { DEFAULT_CONFIG, inputShape, type ModelConfig, parseConfig } from '../model/config.js';
 import { type LoadOptions, type NativeModule, native } from '../native.js';
 import { DEFAULT_MODEL } from '../paths.js';
-import { concat, split, type Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 
 /** LibTorch-only load settings (see NativeAddon.load); the defaults are the measured best. */
 export type TorchLoadOptions = Omit<LoadOptions, 'optimize'>;
@@ -12,6 +13,7 @@ export type TorchLoadOptions = Omit<LoadOptions, 'optimize'>;
 export class TorchScriptBackend implements Backend {
   readonly name = 'torchscript' as const;
   readonly runtime = `LibTorch ${native().libtorchVersion}`;
+  readonly inputShape: readonly [3, number, number];
   #module: NativeModule | undefined;
 
   private constructor(
@@ -19,6 +21,8 @@ export class TorchScriptBackend implements Backend {
     readonly model: string,
     readonly threads: number,
     readonly optimize: boolean,
+    readonly config: ModelConfig,
+    readonly classes: number,
     readonly maxBatch: number,
     /**
      * Forwards that run at once, each on an inference thread of the addon's own: `torch.lanes`,
@@ -28,6 +32,7 @@ export class TorchScriptBackend implements Backend {
     readonly lanes: number,
   ) {
     this.#module = module;
+    this.inputShape = inputShape(config);
   }
 
   static async load(options: BackendOptions & { torch?: TorchLoadOptions } = {}): Promise<TorchScriptBackend> {
@@ -40,30 +45,30 @@ export class TorchScriptBackend implements Backend {
     const addon = native();
     addon.setNumThreads(threads);
     const module = await addon.load(model, { ...options.torch, optimize });
-    // Warm-up doubles as a probe: a model traced at batch 1 (like torchvision's
-    // quantized mobile artifact) fails on batch 2 and is then run one image at a time.
-    const probe = (n: number) => module.forward(new Float32Array(n * 3 * 224 * 224), [n, ...INPUT_SHAPE]);
-    let maxBatch = Infinity;
-    await probe(2).catch(async () => {
-      maxBatch = 1;
-      await probe(1).catch((err: Error) => {
-        module.close();
-        throw new Error(`model ${model} does not take an image batch [N, ${INPUT_SHAPE.join(', ')}]: ${err.message}`);
+    try {
+      // A config given (a folder's config.json) wins over the one the file carries.
+      const config = options.config ?? (module.config === undefined ? DEFAULT_CONFIG : parseConfig(module.config, `${model} (extra file config.json)`));
+      const shape = inputShape(config);
+      const forward = (input: Tensor) => module.forward(input.data, input.shape);
+      // Warm-up doubles as a probe: a model traced at batch 1 (like torchvision's quantized
+      // mobile artifact) fails on batch 2 and is then run one image at a time.
+      let maxBatch = config.maxBatch ?? Infinity;
+      const classes = await probe(model, shape, Math.min(2, maxBatch), forward).catch(() => {
+        maxBatch = 1;
+        return probe(model, shape, 1, forward);
       });
-    });
-    return new TorchScriptBackend(module, model, threads, optimize, maxBatch, options.torch?.lanes ?? 1);
+      return new TorchScriptBackend(module, model, threads, optimize, config, classes, maxBatch, options.torch?.lanes ?? 1);
+    } catch (err) {
+      module.close();
+      throw err;
+    }
   }
 
   async forward(input: Tensor): Promise<Tensor> {
-    checkInput(input);
+    checkInput(input, this.inputShape);
     const module = this.#module;
     if (!module) throw new Error('the torchscript backend is closed');
-    if (input.shape[0] > this.maxBatch) {
-      const outputs = [];
-      for (const row of split(input)) outputs.push(await this.forward(row));
-      return concat(outputs);
-    }
-    return module.forward(input.data, input.shape);
+    return forwardInParts(input, this.maxBatch, (part) => module.forward(part.data, part.shape));
   }
 
   async close(): Promise<void> {

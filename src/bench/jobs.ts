@@ -1,7 +1,7 @@
 // Measurements that run in a process of their own (see child.ts): one model loaded with one
 // thread count, so LibTorch's process-wide thread pool and the peak RSS belong to that model alone.
 import { readFile } from 'node:fs/promises';
-import { createBackend, INPUT_SHAPE } from '../backend.js';
+import { createBackend } from '../backend.js';
 import { Classifier } from '../classifier.js';
 import type { DecoderName } from '../image/types.js';
 import { type Engine, backendOptions, findEngine } from './engines.js';
@@ -82,7 +82,8 @@ async function infer(engine: Engine, job: InferJob, step: () => void): Promise<I
       }
       // MobileNetV2's work does not depend on pixel values; random input keeps decoders out of
       // this process's memory.
-      const input = { data: new Float32Array(batch * 3 * 224 * 224).map(() => Math.random() * 4 - 2), shape: [batch, ...INPUT_SHAPE] };
+      const shape = [batch, ...backend.inputShape];
+      const input = { data: new Float32Array(shape.reduce((a, b) => a * b)).map(() => Math.random() * 4 - 2), shape };
       for (let i = 0; i < WARMUP; i++) await backend.forward(input);
       const perImage = [];
       for (let i = 0; i < job.iterations; i++) {

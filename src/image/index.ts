@@ -1,11 +1,12 @@
 import { jimpDecoder } from './jimp.js';
-import { preprocess, RESIZE_SIZE } from './preprocess.js';
+import { DEFAULT_PREPROCESSING, type Preprocessing } from '../model/config.js';
+import { draftSize, preprocess } from './preprocess.js';
 import { sharpDecoder } from './sharp.js';
 import { DEFAULT_MAX_PIXELS, type Decoder, type DecoderName } from './types.js';
 
 export { ImageError, type ImageErrorCode } from './errors.js';
 export { readHeader, type ImageFormat, type ImageHeader } from './header.js';
-export { INPUT_SIZE, MEAN, RESIZE_SIZE, STD, preprocess } from './preprocess.js';
+export { draftSize, INPUT_SIZE, MEAN, RESIZE_SIZE, STD, preprocess } from './preprocess.js';
 export { DEFAULT_MAX_PIXELS, type DecodeLimits, type Decoder, type DecoderName, type RgbImage } from './types.js';
 
 const DECODERS: Record<DecoderName, Decoder> = { jimp: jimpDecoder, sharp: sharpDecoder };
@@ -24,11 +25,13 @@ export interface LoadOptions {
   readonly maxPixels?: number;
   /** Decode large JPEGs at full size, not at the reduced scale PIL's draft() would pick (sharp). */
   readonly exactDecode?: boolean;
+  /** The model's recipe (its config's preprocessing); default ImageNet's 256 → 224. */
+  readonly preprocessing?: Preprocessing;
 }
 
-/** Encoded image bytes → the [3, 224, 224] float32 input tensor (in `out`, if given); throws ImageError for bad input. */
+/** Encoded image bytes → the [3, H, W] float32 input tensor (in `out`, if given); throws ImageError for bad input. */
 export async function loadTensor(bytes: Uint8Array, options: LoadOptions = {}, out?: Float32Array): Promise<Float32Array> {
-  const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS, exactDecode = false } = options;
-  const draft = exactDecode ? undefined : { width: RESIZE_SIZE, height: RESIZE_SIZE };
-  return preprocess(await getDecoder(decoder).decode(bytes, { maxPixels, draft }), out);
+  const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS, exactDecode = false, preprocessing = DEFAULT_PREPROCESSING } = options;
+  const draft = exactDecode ? undefined : draftSize(preprocessing);
+  return preprocess(await getDecoder(decoder).decode(bytes, { maxPixels, draft }), preprocessing, out);
 }

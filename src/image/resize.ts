@@ -1,17 +1,40 @@
+import type { Interpolation } from '../model/config.js';
 import type { RgbImage } from './types.js';
 import { RESAMPLE_WASM } from './wasm/resample.js';
 
 /*
- * Antialiased bilinear resize, bit-exact with Pillow's `img.resize(size, Image.BILINEAR)` for RGB
- * (ImagingResample in Pillow's src/libImaging/Resample.c). What makes it exact:
- * - the triangle filter's support (1 pixel) widens by the downscale factor, so every source pixel
- *   contributes (antialiasing) instead of only the two nearest;
+ * Antialiased resize, bit-exact with Pillow's `img.resize(size, Image.BILINEAR)` or `Image.BICUBIC`
+ * for RGB (ImagingResample in Pillow's src/libImaging/Resample.c). What makes it exact:
+ * - the filter's support (triangle: 1 pixel, cubic: 2) widens by the downscale factor, so every
+ *   source pixel contributes (antialiasing) instead of only the nearest;
  * - weights are computed in double, normalised per output pixel, then rounded to 22-bit fixed point;
  * - the horizontal pass runs first, into an 8-bit image (rounded and clipped), then the vertical.
  */
 
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 1 << PRECISION_BITS;
+
+/** Pillow's filters (Resample.c): support in input pixels at scale 1, and the weight at distance x. */
+interface Filter {
+  readonly support: number;
+  weight(x: number): number;
+}
+
+const FILTERS: Record<Interpolation, Filter> = {
+  bilinear: { support: 1, weight: (x) => Math.max(1 - Math.abs(x), 0) },
+  // Keys' cubic with a = -0.5; its lobes are negative, so sums can leave 0..255 and are clipped
+  // (Pillow's int32 sums fit: 255 × the positive weights stays under 2^31 at 22-bit precision).
+  bicubic: {
+    support: 2,
+    weight(x) {
+      const a = -0.5;
+      x = Math.abs(x);
+      if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+      if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+      return 0;
+    },
+  },
+};
 
 /** A rectangle of the output image. */
 export interface Region {
@@ -45,15 +68,20 @@ export interface PixelSink {
   readonly rowStride: number;
 }
 
-/** Resizes src to width × height and returns `region` of the result as 8-bit RGB. */
-export function resizeBilinear(
-  src: RgbImage,
-  width: number,
-  height: number,
-  region: Region = { left: 0, top: 0, width, height },
-): RgbImage {
+/** Resizes src to width × height (bilinear) and returns `region` of the result as 8-bit RGB. */
+export function resizeBilinear(src: RgbImage, width: number, height: number, region?: Region): RgbImage {
+  return resizeRgb(src, width, height, 'bilinear', region);
+}
+
+/** Resizes src to width × height (bicubic) and returns `region` of the result as 8-bit RGB. */
+export function resizeBicubic(src: RgbImage, width: number, height: number, region?: Region): RgbImage {
+  return resizeRgb(src, width, height, 'bicubic', region);
+}
+
+function resizeRgb(src: RgbImage, width: number, height: number, interpolation: Interpolation, region: Region = { left: 0, top: 0, width, height }): RgbImage {
   const data = new Uint8Array(region.width * region.height * 3);
-  resizeInto(src, width, height, region, { out: data, table: IDENTITY, offset: 0, channelStride: 1, pixelStride: 3, rowStride: region.width * 3 });
+  const sink = { out: data, table: IDENTITY, offset: 0, channelStride: 1, pixelStride: 3, rowStride: region.width * 3 };
+  resizeInto(src, width, height, region, sink, interpolation);
   return { width: region.width, height: region.height, data };
 }
 
@@ -62,12 +90,13 @@ const IDENTITY = Float32Array.from({ length: 768 }, (_, i) => i % 256);
 /**
  * Resizes src to width × height and writes `region` of the result into `sink`. Each output pixel
  * depends only on its own coefficients, so this equals resize-then-crop, minus the work for
- * cropped pixels. A pass that keeps its size has weights [1, 0] (exact), so running it equals
- * Pillow skipping it.
+ * cropped pixels. A pass that keeps its size has weights [1, 0] (bicubic [0, 1, 0, 0]; exact), so
+ * running it equals Pillow skipping it.
  */
-export function resizeInto(src: RgbImage, width: number, height: number, region: Region, sink: PixelSink): void {
-  const horizontal = coefficients(src.width, width, region.left, region.width);
-  const vertical = coefficients(src.height, height, region.top, region.height);
+export function resizeInto(src: RgbImage, width: number, height: number, region: Region, sink: PixelSink, interpolation: Interpolation = 'bilinear'): void {
+  const filter = FILTERS[interpolation];
+  const horizontal = coefficients(src.width, width, region.left, region.width, filter);
+  const vertical = coefficients(src.height, height, region.top, region.height, filter);
   // Only the rows the vertical pass reads need the horizontal pass.
   const firstRow = vertical.first[0];
   const lastRow = vertical.first[region.height - 1] + vertical.count[region.height - 1];
@@ -75,13 +104,13 @@ export function resizeInto(src: RgbImage, width: number, height: number, region:
 }
 
 /**
- * Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter, for the
- * `length` output pixels from `start` of an inSize → outSize pass.
+ * Pillow's precompute_coeffs + normalize_coeffs_8bpc for `filter`, for the `length` output pixels
+ * from `start` of an inSize → outSize pass.
  */
-function coefficients(inSize: number, outSize: number, start: number, length: number): Coefficients {
+function coefficients(inSize: number, outSize: number, start: number, length: number, filter: Filter): Coefficients {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
-  const support = filterScale; // the triangle's support of 1, widened when shrinking
+  const support = filter.support * filterScale; // widened when shrinking
   const taps = Math.ceil(support) * 2 + 1;
   const first = new Int32Array(length);
   const count = new Int32Array(length);
@@ -96,7 +125,7 @@ function coefficients(inSize: number, outSize: number, start: number, length: nu
     const n = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
     let sum = 0;
     for (let x = 0; x < n; x++) {
-      const w = Math.max(1 - Math.abs((x + xmin - center + 0.5) * inverseScale), 0);
+      const w = filter.weight((x + xmin - center + 0.5) * inverseScale);
       k[x] = w;
       sum += w;
     }

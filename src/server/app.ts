@@ -4,7 +4,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { existsSync } from 'node:fs';
-import { basename, extname } from 'node:path';
 import type { Classifier } from '../classifier.js';
 import { packagePath } from '../paths.js';
 import type { ServiceContext } from './context.js';
@@ -33,7 +32,7 @@ export interface ServerOptions extends EngineOptions, AccessOptions {
 export async function createServer(classifier: Classifier, options: ServerOptions): Promise<FastifyInstance> {
   const { backend } = classifier;
   const model = {
-    name: options.modelName ?? basename(backend.model, extname(backend.model)),
+    name: options.modelName ?? classifier.model.name,
     version: options.modelVersion,
     backend: backend.name,
     decoder: classifier.decoder,

@@ -2,6 +2,7 @@
 // only moves bytes: a 20 ms JPEG decode on the main thread would stall every connection.
 import type { Worker } from 'node:worker_threads';
 import { ImageError, type ImageErrorCode, type LoadOptions } from '../image/index.js';
+import { DEFAULT_PREPROCESSING } from '../model/config.js';
 import { startWorker } from '../worker.js';
 
 export interface DecodeRequest {
@@ -33,8 +34,6 @@ interface Pending {
   observe?: DecodeObserver;
 }
 
-const TENSOR_BYTES = 3 * 224 * 224 * 4;
-
 export class DecodePool {
   readonly #workers: Worker[] = [];
   /** Requests sent to each worker and not yet answered; a new one goes to the least busy. */
@@ -46,6 +45,8 @@ export class DecodePool {
    * at once (the engine's queue bounds it).
    */
   readonly #freeSlots: SharedArrayBuffer[] = [];
+  /** One [3, H, W] float32 tensor of the model's input size. */
+  readonly #slotBytes: number;
   #nextId = 0;
   #closed = false;
 
@@ -54,15 +55,17 @@ export class DecodePool {
     private readonly options: LoadOptions,
   ) {
     if (!(Number.isInteger(size) && size >= 1)) throw new RangeError(`decode pool size must be a positive integer, got ${size}`);
+    const [height, width] = (options.preprocessing ?? DEFAULT_PREPROCESSING).inputSize;
+    this.#slotBytes = 3 * height * width * 4;
     for (let i = 0; i < size; i++) this.#spawn(i);
   }
 
-  /** Bytes → [3, 224, 224] float32 in a slot to release when done; rejects with ImageError for bad images. */
+  /** Bytes → [3, H, W] float32 in a slot to release when done; rejects with ImageError for bad images. */
   decode(bytes: Uint8Array, observe?: DecodeObserver): Promise<DecodedImage> {
     if (this.#closed) return Promise.reject(new Error('the decode pool is closed'));
     const worker = this.#load.indexOf(Math.min(...this.#load));
     const id = this.#nextId++;
-    const slot = this.#freeSlots.pop() ?? new SharedArrayBuffer(TENSOR_BYTES);
+    const slot = this.#freeSlots.pop() ?? new SharedArrayBuffer(this.#slotBytes);
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { slot, resolve, reject, observe, worker });
       this.#load[worker]++;

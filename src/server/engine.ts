@@ -88,7 +88,7 @@ export class Engine {
       try {
         const rows = decoded.map((d) => {
           if (d.status === 'rejected') throw d.reason;
-          return { data: d.value.data, shape: [1, 3, 224, 224] };
+          return { data: d.value.data, shape: [1, ...this.classifier.backend.inputShape] };
         });
         return await this.#infer(rows, performance.now() - started);
       } finally {
@@ -98,7 +98,7 @@ export class Engine {
     });
   }
 
-  /** Preprocessed rows [1, 3, 224, 224] → logits. */
+  /** Preprocessed rows [1, 3, H, W] → logits. */
   forward(rows: readonly Tensor[]): Promise<EngineResult> {
     return this.#admit(rows.length, () => this.#infer(rows, 0));
   }

@@ -3,7 +3,6 @@
 // "image" BYTES [N] (encoded photos); outputs: "logits" and "probabilities" FP32 [N, classes].
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { INPUT_SHAPE } from '../../backend.js';
 import { packagePath } from '../../paths.js';
 import type { Tensor } from '../../tensor.js';
 import type { ServiceContext } from '../context.js';
@@ -72,6 +71,7 @@ const inferSchema = {
 
 export async function v2Routes(app: FastifyInstance, { context }: { context: ServiceContext }): Promise<void> {
   const { engine, labels, model } = context;
+  const { inputShape } = engine.classifier.backend;
 
   // tritonclient sends binary-data requests with no Content-Type at all: take every body as v2.
   app.removeAllContentTypeParsers();
@@ -88,7 +88,7 @@ export async function v2Routes(app: FastifyInstance, { context }: { context: Ser
     versions: [model.version],
     platform: PLATFORMS[model.backend] ?? model.backend,
     inputs: [
-      { name: 'input', datatype: 'FP32', shape: [-1, ...INPUT_SHAPE] },
+      { name: 'input', datatype: 'FP32', shape: [-1, ...inputShape] },
       { name: 'image', datatype: 'BYTES', shape: [-1] },
     ],
     outputs: OUTPUTS.map((name) => ({ name, datatype: 'FP32', shape: [-1, labels.size] })),
@@ -138,7 +138,7 @@ export async function v2Routes(app: FastifyInstance, { context }: { context: Ser
       if (!spec) throw badRequest(`unknown input '${input.name}'; this model takes ${inputNames}`);
       if (input.datatype !== spec.datatype) throw badRequest(`input '${input.name}' has datatype ${input.datatype}; expected ${spec.datatype}`);
       const [raw] = binaryInputs(body);
-      const result = spec.datatype === 'FP32' ? await engine.forward(tensorRows(input, raw)) : await engine.classify(images(input, raw));
+      const result = spec.datatype === 'FP32' ? await engine.forward(tensorRows(input, raw, inputShape)) : await engine.classify(images(input, raw));
 
       const binaries: Buffer[] = [];
       const outputs = (body.outputs ?? OUTPUTS.map((name) => ({ name }))).map((requested) => {
@@ -193,11 +193,11 @@ function readiness(reply: FastifyReply, ready: boolean, name?: string) {
   return reply.code(ready ? 200 : 503).send({ ...(name ? { name } : {}), ready });
 }
 
-/** An FP32 input [N, 3, 224, 224] as rows, from JSON data or raw little-endian floats. */
-function tensorRows(input: InferInput, raw: Buffer | undefined): Tensor[] {
+/** An FP32 input [N, ...shape] as rows, from JSON data or raw little-endian floats. */
+function tensorRows(input: InferInput, raw: Buffer | undefined, shape: readonly number[]): Tensor[] {
   const [n, ...rest] = input.shape ?? [];
-  if (input.shape?.length !== 4 || rest.some((d, i) => d !== INPUT_SHAPE[i]) || !(Number.isInteger(n) && n >= 1)) {
-    throw badRequest(`input '${input.name}' has shape [${input.shape}]; expected [N, ${INPUT_SHAPE.join(', ')}]`);
+  if (input.shape?.length !== 4 || rest.some((d, i) => d !== shape[i]) || !(Number.isInteger(n) && n >= 1)) {
+    throw badRequest(`input '${input.name}' has shape [${input.shape}]; expected [N, ${shape.join(', ')}]`);
   }
   const count = elementCount(input.shape);
   let data: Float32Array;
@@ -214,7 +214,7 @@ function tensorRows(input: InferInput, raw: Buffer | undefined): Tensor[] {
     });
   }
   const size = count / n;
-  return Array.from({ length: n }, (_, i) => ({ data: data.subarray(i * size, (i + 1) * size), shape: [1, ...INPUT_SHAPE] }));
+  return Array.from({ length: n }, (_, i) => ({ data: data.subarray(i * size, (i + 1) * size), shape: [1, ...shape] }));
 }
 
 /** A BYTES input of encoded photos: length-prefixed binary, or base64 strings in JSON. */
