@@ -90,7 +90,7 @@ export function parseConfig(text: string, source: string): ModelConfig {
 
   return {
     version: top.version === undefined ? DEFAULT_CONFIG.version : string(top.version, 'version', fail),
-    maxBatch: top.max_batch === undefined ? undefined : positiveInteger(top.max_batch, 'max_batch', fail),
+    ...(top.max_batch === undefined ? {} : { maxBatch: positiveInteger(top.max_batch, 'max_batch', fail) }),
     output: top.output === undefined ? DEFAULT_CONFIG.output : choice(top.output, MODEL_OUTPUTS, 'output', fail),
     preprocessing: {
       inputSize,
