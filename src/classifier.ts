@@ -5,11 +5,11 @@ import { DEFAULT_MAX_PIXELS, type DecoderName } from './image/types.js';
 import type { Labels, Prediction } from './labels.js';
 import type { ModelConfig } from './model/config.js';
 import { type LoadedModel, loadModelFile, loadModelFolder } from './model/load.js';
-import { DEFAULT_LABELS, DEFAULT_MODEL } from './paths.js';
+import { DEFAULT_LABELS } from './paths.js';
 import { concat, split, type Tensor } from './tensor.js';
 
 export interface ClassifierOptions extends Omit<BackendOptions, 'config'> {
-  /** A model folder (model.pt or model.onnx, labels.txt, config.json) or a model file. */
+  /** A model folder (model.pt or model.onnx, labels.txt, config.json) or a model file; default: the backend's model under model/. */
   model?: string;
   /** Default: torchscript; for a folder, the model file it has (model.pt first). */
   backend?: BackendName;
@@ -48,8 +48,8 @@ export class Classifier {
   }
 
   static async create(options: ClassifierOptions = {}): Promise<Classifier> {
-    const { model: path = DEFAULT_MODEL, labels, ...rest } = options;
-    const folder = (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+    const { model: path, labels, ...rest } = options;
+    const folder = path !== undefined && ((await stat(path).catch(() => undefined))?.isDirectory() ?? false);
     if (folder && labels !== undefined) throw new Error(`labels ${labels}: a model folder has its own labels.txt (${path})`);
     const model = folder ? await loadModelFolder(path, rest) : await loadModelFile(path, labels ?? DEFAULT_LABELS, rest);
     const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS, exactDecode = false } = options;

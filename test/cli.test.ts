@@ -1,13 +1,13 @@
 // The CLI as a user runs it: a child process, real photos, the genuine model.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { packagePath } from '../src/paths.js';
-import { photos, SAMPLES_DIR, trueIndex } from './helpers.js';
+import { photos, PHOTOS_DIR, SAMPLES_DIR, trueIndex } from './helpers.js';
 
 const CLI = packagePath('dist', 'cli.js');
 
@@ -76,6 +76,38 @@ describe('pytorch-infer CLI', () => {
     const badTop = await cli('predict', '--top', '0', photos(SAMPLES_DIR)[0]);
     assert.equal(badTop.code, 1);
     assert.match(badTop.stderr, /--top must be a positive integer/);
+  });
+
+  it('predicts with a model folder (--model DIR) on each backend: its labels, PyTorch\'s answers', async () => {
+    const folder = packagePath('test', 'fixtures', 'models', 'resnet18-10');
+    const labels = readFileSync(join(folder, 'labels.txt'), 'utf8').trim().split('\n');
+    const reference: { file: string; logits: number[] }[] = JSON.parse(readFileSync(`${folder}.reference.json`, 'utf8')).photos;
+    const files = reference.map((r) => join(PHOTOS_DIR, r.file));
+    for (const backend of ['torchscript', 'onnx']) {
+      const { code, stdout, stderr } = await cli('predict', '--model', folder, '--backend', backend, '--json', '--top', '2', '--decoder', 'sharp', '--exact-decode', ...files);
+      assert.equal(code, 0, stderr);
+      const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(lines.length, files.length);
+      for (const [i, { logits }] of reference.entries()) {
+        const expected = [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, 2);
+        const softmax = (k: number) => Math.exp(logits[k]) / logits.reduce((sum, v) => sum + Math.exp(v), 0);
+        assert.deepEqual(lines[i].predictions.map((p: { index: number }) => p.index), expected, `${backend}: ${files[i]}`);
+        for (const p of lines[i].predictions) {
+          assert.equal(p.label, labels[p.index]);
+          assert.ok(Math.abs(p.probability - softmax(p.index)) < 1e-5, `${backend}: ${files[i]}: p=${p.probability}`);
+        }
+      }
+    }
+  });
+
+  it('refuses a bad model folder, naming the file and the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pytorch-infer-'));
+    const folder = packagePath('test', 'fixtures', 'models', 'resnet18-10');
+    for (const file of ['model.pt', 'labels.txt']) symlinkSync(join(folder, file), join(dir, file));
+    writeFileSync(join(dir, 'config.json'), '{"preprocessing": {"input_size": [160, "160"]}}');
+    const { code, stderr } = await cli('predict', '--model', dir, photos(SAMPLES_DIR)[0]);
+    assert.equal(code, 1);
+    assert.match(stderr, /error: .*\/config\.json: preprocessing\.input_size\[1\] must be an integer from 1 to 4096, got "160"/);
   });
 
   it('prints info: LibTorch version, model sha256, threads', async () => {

@@ -5,7 +5,7 @@ import { Classifier } from '../classifier.js';
 import { classifierOptions, modelOptions } from './options.js';
 
 export const command = 'info';
-export const describe = 'Print the runtime version, model file and sha256, labels and threads';
+export const describe = 'Print the runtime version, model file and sha256, input shape, labels and threads';
 
 export function builder(yargs: Argv) {
   return modelOptions(yargs).option('json', { type: 'boolean', default: false, describe: 'Print as JSON' });
@@ -22,6 +22,7 @@ export async function handler(argv: Args): Promise<void> {
     model: backend.model,
     sha256: await sha256(backend.model),
     optimize: backend.optimize,
+    input: `[N, ${backend.inputShape.join(', ')}]`,
     maxBatch: Number.isFinite(backend.maxBatch) ? backend.maxBatch : 'any',
     threads: backend.threads,
     labels: classifier.labels.size,

@@ -4,7 +4,7 @@ import type { Prediction } from '../labels.js';
 import { classifierOptions, modelOptions } from './options.js';
 
 export const command = 'predict <photos..>';
-export const describe = 'Print the top-k ImageNet classes of each photo';
+export const describe = 'Print the top-k classes of each photo (ImageNet with the bundled model)';
 
 export function builder(yargs: Argv) {
   return modelOptions(yargs)
@@ -12,7 +12,8 @@ export function builder(yargs: Argv) {
     .option('top', { type: 'number', default: 3, describe: 'How many classes to print per photo' })
     .option('json', { type: 'boolean', default: false, describe: 'One JSON object per line: {file, predictions} or {file, error}' })
     .example('$0 predict samples/*.JPEG', 'top-3 of each bundled photo')
-    .example('$0 predict --json --top 5 cat.jpg', 'top-5 of cat.jpg as a JSON line');
+    .example('$0 predict --json --top 5 cat.jpg', 'top-5 of cat.jpg as a JSON line')
+    .example('$0 predict --model test/fixtures/models/resnet18-10 cat.jpg', 'with a model folder (model.pt or model.onnx, labels.txt, config.json)');
 }
 
 type Args = Awaited<ReturnType<typeof builder>['argv']>;

@@ -43,17 +43,21 @@ export async function loadModelFolder(dir: string, options: FolderOptions = {}):
   return start(basename(dir), backend, labels, join(dir, LABELS_FILE), { ...options, model, config });
 }
 
-/** Loads a bare model file with the labels in `labelsFile` (a TorchScript file may carry its config). */
-export async function loadModelFile(model: string, labelsFile: string, options: FolderOptions = {}): Promise<LoadedModel> {
+/**
+ * Loads a bare model file (default: the backend's under model/) with the labels in `labelsFile`;
+ * a TorchScript file may carry its config.
+ */
+export async function loadModelFile(model: string | undefined, labelsFile: string, options: FolderOptions = {}): Promise<LoadedModel> {
   const labels = await Labels.load(labelsFile);
-  return start(basename(model, extname(model)), options.backend ?? 'torchscript', labels, labelsFile, { ...options, model });
+  return start(undefined, options.backend ?? 'torchscript', labels, labelsFile, { ...options, model });
 }
 
-async function start(name: string, kind: BackendName, labels: Labels, labelsFile: string, options: BackendOptions): Promise<LoadedModel> {
+/** Starts the backend and checks the labels against its output; `name` defaults to the model file's. */
+async function start(name: string | undefined, kind: BackendName, labels: Labels, labelsFile: string, options: BackendOptions): Promise<LoadedModel> {
   const backend = await createBackend(kind, options);
   if (labels.size !== backend.classes) {
     await backend.close();
     throw new Error(`${labelsFile} names ${labels.size} classes, but ${backend.model} gives ${backend.classes}`);
   }
-  return { name, backend, labels, config: backend.config };
+  return { name: name ?? basename(backend.model, extname(backend.model)), backend, labels, config: backend.config };
 }
