@@ -3,11 +3,11 @@
 // so a folder with only the model and its labels behaves as a bare model file always did.
 
 export type Interpolation = 'bilinear' | 'bicubic';
-export const INTERPOLATIONS: readonly Interpolation[] = ['bilinear', 'bicubic'];
+const INTERPOLATIONS: readonly Interpolation[] = ['bilinear', 'bicubic'];
 
 /** What the model's output rows are: raw scores (softmax gives probabilities) or probabilities already. */
 export type ModelOutput = 'logits' | 'probabilities';
-export const MODEL_OUTPUTS: readonly ModelOutput[] = ['logits', 'probabilities'];
+const MODEL_OUTPUTS: readonly ModelOutput[] = ['logits', 'probabilities'];
 
 /** A height and width, in that order (as torchvision's transforms take them). */
 export type Size = readonly [height: number, width: number];
@@ -50,7 +50,7 @@ export const DEFAULT_PREPROCESSING = {
 export const DEFAULT_CONFIG: ModelConfig = { version: '1', output: 'logits', preprocessing: DEFAULT_PREPROCESSING };
 
 /** Sides beyond this are a mistake, not a model: one 4096² input is 200 MB of float32. */
-export const MAX_SIDE = 4096;
+const MAX_SIDE = 4096;
 
 /** The [channels, height, width] of one image the model takes. */
 export function inputShape(config: ModelConfig): readonly [3, number, number] {

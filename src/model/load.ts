@@ -16,9 +16,9 @@ export interface LoadedModel {
 }
 
 /** A model folder's files. */
-export const MODEL_FILES: Readonly<Record<BackendName, string>> = { torchscript: 'model.pt', onnx: 'model.onnx' };
-export const LABELS_FILE = 'labels.txt';
-export const CONFIG_FILE = 'config.json';
+const MODEL_FILES: Readonly<Record<BackendName, string>> = { torchscript: 'model.pt', onnx: 'model.onnx' };
+const LABELS_FILE = 'labels.txt';
+const CONFIG_FILE = 'config.json';
 
 export interface FolderOptions extends Omit<BackendOptions, 'model' | 'config'> {
   /** Which model file to run; default: model.pt if the folder has one, else model.onnx. */
