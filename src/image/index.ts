@@ -6,7 +6,7 @@ import { DEFAULT_MAX_PIXELS, type Decoder, type DecoderName } from './types.js';
 
 export { ImageError, type ImageErrorCode } from './errors.js';
 export { readHeader, type ImageFormat, type ImageHeader } from './header.js';
-export { draftSize, INPUT_SIZE, MEAN, RESIZE_SIZE, STD, preprocess } from './preprocess.js';
+export { INPUT_SIZE, MEAN, RESIZE_SIZE, STD, preprocess } from './preprocess.js';
 export { DEFAULT_MAX_PIXELS, type DecodeLimits, type Decoder, type DecoderName, type RgbImage } from './types.js';
 
 const DECODERS: Record<DecoderName, Decoder> = { jimp: jimpDecoder, sharp: sharpDecoder };
