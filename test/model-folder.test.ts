@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Classifier, DEFAULT_CONFIG, loadModelFolder, parseConfig, type Tensor } from '../src/index.js';
 import { packagePath } from '../src/paths.js';
@@ -26,6 +27,28 @@ function folder(name: string, links: Record<string, string>, files: Record<strin
 
 const mobilenet = (name: string, files: Record<string, string> = {}, links: Record<string, string> = {}) =>
   folder(name, { 'model.pt': join(MODEL_DIR, 'traced_model.pt'), 'labels.txt': join(MODEL_DIR, 'class_names.txt'), ...links }, files);
+
+/**
+ * The TorchScript archive at `from` with its extra file config.json replaced by `json` (padded
+ * with spaces to the same length, so only the stored bytes and their CRC-32 change).
+ */
+function withEmbeddedConfig(from: string, to: string, json: string): string {
+  const zip = readFileSync(from);
+  const name = Buffer.from('archive/extra/config.json');
+  const local = zip.indexOf(name) - 30; // the first mention is the local header's
+  assert.equal(zip.readUInt32LE(local), 0x04034b50);
+  const length = zip.readUInt32LE(local + 18);
+  const data = local + 30 + name.length + zip.readUInt16LE(local + 28);
+  assert.ok(json.length <= length);
+  const text = Buffer.from(json.padEnd(length));
+  text.copy(zip, data);
+  zip.writeUInt32LE(crc32(text), local + 14);
+  const central = zip.indexOf(name, data + length) - 46;
+  assert.equal(zip.readUInt32LE(central), 0x02014b50);
+  zip.writeUInt32LE(crc32(text), central + 16);
+  writeFileSync(to, zip);
+  return to;
+}
 
 function maxDiff(a: Tensor, b: readonly number[] | Float32Array): number {
   assert.equal(a.data.length, b.length);
@@ -125,6 +148,15 @@ describe('a bad model folder is refused with an error naming the file and the fi
       await assert.rejects(Classifier.create({ model: make(), ...options }), error);
     });
   }
+
+  it('a bad config carried inside model.pt', async () => {
+    const dir = folder('bad-embedded', { 'labels.txt': join(RESNET, 'labels.txt') });
+    withEmbeddedConfig(join(RESNET, 'model.pt'), join(dir, 'model.pt'), '{"preprocessing": {"resize": "squash"}}');
+    await assert.rejects(
+      Classifier.create({ model: dir }),
+      /\/bad-embedded\/model\.pt \(extra file config\.json\): preprocessing\.resize must be a side N \(shorter side to N\) or \[height, width\] \(squash\), got "squash"/,
+    );
+  });
 
   it('labels given beside a folder', async () => {
     await assert.rejects(Classifier.create({ model: RESNET, labels: labels1000 }), /a model folder has its own labels\.txt/);
