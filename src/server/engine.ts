@@ -73,7 +73,8 @@ export class Engine {
     for (const image of images) image.release();
     const { backend } = this.classifier;
     for (let n = 1; n <= this.#batcher.options.maxBatch; n++) {
-      const batch = { data: new Float32Array(n * 3 * 224 * 224), shape: [n, 3, 224, 224] };
+      const shape = [n, ...backend.inputShape];
+      const batch = { data: new Float32Array(shape.reduce((a, b) => a * b)), shape };
       for (let run = 0; run < 2; run++) await Promise.all(Array.from({ length: backend.lanes }, () => backend.forward(batch)));
     }
   }
