@@ -104,7 +104,10 @@ describe('a model folder with only model.pt and labels.txt', () => {
       const x = await probs.preprocess(photos(SAMPLES_DIR)[0]);
       const raw = (await probs.backend.forward(x)).data;
       const [[top]] = await probs.predict(x, 1);
-      assert.equal(top.probability, raw[top.index]); // no softmax over what is already a probability
+      // No softmax over what is said to be a probability: the value is the model's (MobileNetV2's
+      // logit, ~18); two forwards may differ in the last bits (LibTorch's per-shape kernels).
+      assert.ok(top.probability > 1, `p=${top.probability}`);
+      assert.ok(Math.abs(top.probability - raw[top.index]) < 1e-3, `p=${top.probability}, output ${raw[top.index]}`);
       assert.equal(raw[top.index], Math.max(...raw));
     } finally {
       await probs.close();
