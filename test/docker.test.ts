@@ -50,8 +50,8 @@ async function runtimeBase(image: string): Promise<string> {
 const engine = hasDockerEngine();
 
 // .ci/run tests the images on its main Node line only: they carry their own Node.
-const skip = process.env.PYTORCH_INFER_SKIP_DOCKER === '1'
-  ? 'PYTORCH_INFER_SKIP_DOCKER=1'
+const skip = process.env.SKIP_DOCKER_TESTS === '1'
+  ? 'SKIP_DOCKER_TESTS=1'
   : !engine && !process.env.CI && 'no Docker engine (scripts/start-dockerd.sh starts one)';
 
 describe('Docker images', { skip }, () => {

@@ -18,8 +18,8 @@ const PHOTOS = photos().map((file) => readFileSync(file));
 const engine = hasDockerEngine();
 
 // Like the image tests, on .ci/run's main Node line only: the replicas carry their own Node.
-const skip = process.env.PYTORCH_INFER_SKIP_DOCKER === '1'
-  ? 'PYTORCH_INFER_SKIP_DOCKER=1'
+const skip = process.env.SKIP_DOCKER_TESTS === '1'
+  ? 'SKIP_DOCKER_TESTS=1'
   : !engine && !process.env.CI && 'no Docker engine (scripts/start-dockerd.sh starts one)';
 
 describe('Docker Swarm stack (docker/stack.yaml)', { skip }, () => {
