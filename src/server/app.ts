@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { Classifier } from '../classifier.js';
 import { packagePath } from '../paths.js';
 import type { ServiceContext } from './context.js';
-import { Engine, type EngineOptions, OverloadedError } from './engine.js';
+import { Engine, type EngineOptions, OverloadedError } from '../engine/engine.js';
 import { type AccessOptions, installAccessControl } from './access.js';
 import { installErrorHandler } from './errors.js';
 import { Metrics } from './metrics.js';

@@ -1,7 +1,7 @@
 // Prometheus metrics, on a registry of the server's own (two servers in one process,
 // as in tests, must not share counters).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BatchObserver } from './batcher.js';
+import type { BatchObserver } from '../engine/batcher.js';
 
 export interface ModelInfo {
   name: string;

@@ -6,7 +6,7 @@ import { packagePath } from '../paths.js';
 import type { Tensor } from '../tensor.js';
 import { Batcher, type RowResult } from './batcher.js';
 import { type DecodedImage, DecodePool } from './decode-pool.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../server/metrics.js';
 
 export interface EngineOptions {
   /** Rows per forward; the backend's own maxBatch caps it. 1 turns batching off. */
