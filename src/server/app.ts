@@ -21,6 +21,8 @@ export interface ServerOptions extends EngineOptions, AccessOptions {
   modelVersion: string;
   /** Largest request body in bytes (413 beyond). */
   maxBody: number;
+  /** The service always has one: a request not answered by then gets 503, a body not received 408. */
+  timeoutMs: number;
   logger?: FastifyServerOptions['logger'];
 }
 
