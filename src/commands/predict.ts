@@ -17,10 +17,19 @@ export const describe = 'Print the top-k classes of each photo (ImageNet with th
  */
 const MAX_BATCH = 8;
 
+/**
+ * yargs drops a lone "-" from positionals and does not take it as an option's value, so cli.ts
+ * passes it as this (no path holds a NUL) and the coercions below turn it back.
+ */
+export const DASH = '\0-';
+const undash = (arg: string) => (arg === DASH ? STDIN : arg);
+
 export function builder(yargs: Argv) {
   return engineOptions(modelOptions(yargs))
     .positional('photos', { type: 'string', array: true, default: [] as string[], describe: `Photo files, folders (walked recursively, photos recognised by content, hidden files skipped) or ${STDIN} for one photo on stdin` })
     .option('files-from', { type: 'string', describe: `Read photo or folder paths from FILE, one per line (${STDIN}: stdin)` })
+    .coerce('photos', (photos: string[]) => photos.map(undash))
+    .coerce('files-from', undash)
     .option('top', { type: 'number', default: 3, describe: 'How many classes to print per photo' })
     .option('format', { choices: FORMATS, describe: 'table: the photo, then a line per class; jsonl: {file, predictions} or {file, error} per line; csv: a line per photo (default: table)' })
     .option('json', { type: 'boolean', default: false, describe: 'Same as --format jsonl' })
@@ -29,10 +38,11 @@ export function builder(yargs: Argv) {
     .check((argv) => {
       const photos = argv.photos as string[];
       const stdinUses = photos.filter((p) => p === STDIN).length + (argv.filesFrom === STDIN ? 1 : 0);
-      if (photos.length === 0 && argv.filesFrom === undefined) throw new Error(`Name photos or folders, ${STDIN} for stdin, or --files-from FILE`);
-      if (stdinUses > 1) throw new Error(`stdin can be read once: give ${STDIN} as a photo or as --files-from, not both or twice`);
-      if (stdinUses && process.stdin.isTTY) throw new Error(`stdin is a terminal: pipe into it, e.g. cat photo.jpg | pytorch-infer predict ${STDIN}`);
-      if (argv.json && argv.format !== undefined && argv.format !== 'jsonl') throw new Error(`--json is --format jsonl; it cannot go with --format ${argv.format}`);
+      // A message, not a thrown error: yargs then reports a usage error (exit 2).
+      if (photos.length === 0 && argv.filesFrom === undefined) return `Name photos or folders, ${STDIN} for stdin, or --files-from FILE`;
+      if (stdinUses > 1) return `stdin can be read once: give ${STDIN} as a photo or as --files-from, not both or twice`;
+      if (stdinUses && process.stdin.isTTY) return `stdin is a terminal: pipe into it, e.g. cat photo.jpg | pytorch-infer predict ${STDIN}`;
+      if (argv.json && argv.format !== undefined && argv.format !== 'jsonl') return `--json is --format jsonl; it cannot go with --format ${argv.format}`;
       return true;
     })
     .example('$0 predict samples/*.JPEG', 'top-3 of each bundled photo')
@@ -49,7 +59,7 @@ export async function handler(argv: Args): Promise<void> {
   const formatName: FormatName = argv.json ? 'jsonl' : (argv.format ?? 'table');
   const options = classifierOptions(argv);
   const { threads, lanes, decodeWorkers } = engineSettings(options, argv);
-  const inputs = await listInputs(argv.photos, argv.filesFrom);
+  const inputs = await listInputs(argv.photos ?? [], argv.filesFrom);
   if (inputs.length === 0) throw new Error(`--files-from ${argv.filesFrom} lists no paths`);
 
   const classifier = await Classifier.create({ ...options, threads, lanes });

@@ -51,13 +51,13 @@ async function addPath(path: string, inputs: Input[]): Promise<void> {
 async function walk(dir: string, ancestors: Set<string>, inputs: Input[]): Promise<void> {
   let names: string[];
   try {
-    names = (await readdir(dir)).filter((name) => !name.startsWith('.')).sort();
+    names = await readdir(dir);
   } catch (err) {
     inputs.push({ name: dir, error: `cannot read folder ${dir}: ${reason(err)}` });
     return;
   }
   const before = inputs.length;
-  for (const name of names) {
+  for (const name of names.filter((n) => !n.startsWith('.')).sort()) {
     const path = join(dir, name);
     const stats = await stat(path).catch((err) => err as NodeJS.ErrnoException);
     if (stats instanceof Error) {
@@ -72,7 +72,7 @@ async function walk(dir: string, ancestors: Set<string>, inputs: Input[]): Promi
       inputs.push({ name: path, error: `${path} is not a regular file (a FIFO, socket or device): not read` });
     }
   }
-  if (inputs.length === before) inputs.push({ name: dir, error: `folder ${dir} is empty: no photos in it${names.length ? '' : ' (hidden files are skipped)'}` });
+  if (inputs.length === before) inputs.push({ name: dir, error: `folder ${dir} is empty: no photos in it${names.length ? ' (only hidden files, which are skipped)' : ''}` });
 }
 
 async function statFailure(path: string, err: NodeJS.ErrnoException): Promise<string> {

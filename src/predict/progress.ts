@@ -30,7 +30,7 @@ export class PredictProgress {
     clearInterval(this.#timer);
     if (this.show && this.stream.isTTY) clearLine(this.stream);
     const seconds = (performance.now() - this.#start) / 1000;
-    this.stream.write(`predict: ${this.#done} photos, ${this.#failed} failed, ${seconds.toFixed(1)} s, ${(this.#done / seconds).toFixed(1)} img/s\n`);
+    this.stream.write(`predict: ${this.#done} photo${this.#done === 1 ? '' : 's'}, ${this.#failed} failed, ${seconds.toFixed(1)} s, ${(this.#done / seconds).toFixed(1)} img/s\n`);
   }
 
   #draw(): void {
