@@ -34,7 +34,7 @@ export function builder(yargs: Argv) {
     .option('format', { choices: FORMATS, describe: 'table: the photo, then a line per class; jsonl: {file, predictions} or {file, error} per line; csv: a line per photo (default: table)' })
     .option('json', { type: 'boolean', default: false, describe: 'Same as --format jsonl' })
     .option('output', { alias: 'o', type: 'string', describe: 'Write the results to FILE (atomically: complete or not at all) instead of stdout' })
-    .option('progress', { type: 'boolean', describe: 'A progress bar on stderr (default: when stderr is a terminal)' })
+    .option('progress', { type: 'boolean', describe: 'A progress bar with photos/s and ETA on stderr (default: when stderr is a terminal; --no-progress: never)' })
     .check((argv) => {
       const photos = argv.photos as string[];
       const stdinUses = photos.filter((p) => p === STDIN).length + (argv.filesFrom === STDIN ? 1 : 0);
