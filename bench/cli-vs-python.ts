@@ -116,6 +116,8 @@ function run(command: Command, round: number): Promise<Run> {
 
 const loadAtStart = loadavg();
 const started = new Date();
+// The code measured: dist/ as built from this commit (a later checkout would misname it).
+const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: packagePath() }).toString().trim();
 const runs: Run[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   const order = COMMANDS.map((_, i) => COMMANDS[(i + round) % COMMANDS.length]);
@@ -166,7 +168,6 @@ const goals = [
 ].map((g) => ({ ...g, met: g.value >= g.target }));
 
 const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage: { start: loadAtStart, end: loadavg() } };
-const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: packagePath() }).toString().trim();
 const report = { date: started.toISOString(), commit, rounds: ROUNDS, photos: FILES.length, machine, python: python.versions, rows, goals, runs: runs.map(({ top1: _, ...r }) => r) };
 mkdirSync(packagePath('bench', 'results'), { recursive: true });
 writeFileSync(`${OUT}.json`, `${JSON.stringify(report, null, 2)}\n`);
