@@ -67,9 +67,9 @@ export async function handler(argv: Args): Promise<void> {
   }
   // Enough photos in hand to keep every decoder and lane busy, and no more: memory is bounded
   // by this window, however many photos there are.
-  const window = 4 * (decodeWorkers + lanes * MAX_BATCH);
-  const engine = new Engine(classifier, { maxBatch: MAX_BATCH, maxDelayMs: 0, maxQueue: window, decodeWorkers });
+  const window = 4 * (decodeWorkers + classifier.backend.lanes * MAX_BATCH);
   const output = openOutput(argv.output);
+  const engine = new Engine(classifier, { maxBatch: MAX_BATCH, maxDelayMs: 0, maxQueue: window, decodeWorkers });
   const { header, row } = format(formatName, argv.top);
   const progress = new PredictProgress(inputs.length, argv.progress ?? process.stderr.isTTY === true);
   let failed = 0;
