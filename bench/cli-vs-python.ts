@@ -141,7 +141,7 @@ function speedup(name: string, reference: string): number {
   return median([...own].map(([round, seconds]) => ref.get(round)! / seconds));
 }
 
-const truth = FILES.map((file) => trueIndex(file));
+const truth = FILES.map((file) => trueIndex(file.split('/').pop()!.slice('1-'.length)));
 const pythonTop1 = runs.find((r) => r.command === 'python')!.top1;
 const rows = COMMANDS.map(({ name, shown }) => {
   const own = runs.filter((r) => r.command === name);
