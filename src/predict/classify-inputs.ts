@@ -28,7 +28,7 @@ export async function classifyInputs(
 async function classifyInput(engine: Engine, input: Input, top: number): Promise<Row> {
   try {
     const { logits } = await engine.classify([await readInput(input)]);
-    return { file: input.name, predictions: engine.classifier.labels.topK(logits[0], top) };
+    return { file: input.name, predictions: engine.classifier.labels.topK(logits[0], top, engine.classifier.config.output) };
   } catch (err) {
     return { file: input.name, error: (err as Error).message };
   }
