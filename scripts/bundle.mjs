@@ -19,7 +19,7 @@ await build({
   // import.meta.url)) lands in a chunk in the same folder.
   entryPoints: {
     cli: 'src/cli.ts',
-    'decode-worker': 'src/server/decode-worker.ts',
+    'decode-worker': 'src/engine/decode-worker.ts',
     'onnx-worker': 'src/backends/onnx-worker.ts',
     worker: 'src/bench/worker.ts',
   },

@@ -14,7 +14,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-await yargs(hideBin(process.argv))
+await yargs(hideBin(process.argv).map((arg) => (arg === '-' ? predict.DASH : arg)))
   .scriptName('pytorch-infer')
   .usage('$0 <command> [options]\n\nObject recognition on photos: top-k ImageNet-1k classes from a TorchScript model run by LibTorch.')
   .command(predict)
@@ -25,9 +25,11 @@ await yargs(hideBin(process.argv))
   .strict()
   .wrap(Math.min(100, process.stdout.columns || 100))
   .fail((msg, err) => {
-    // Usage mistakes exit 2, failures while running exit 1; neither prints a stack.
-    console.error(err ? `error: ${err.message}` : `error: ${msg}\nRun with --help for usage.`);
-    process.exit(err ? 1 : 2);
+    // Usage mistakes exit 2, failures while running exit 1; neither prints a stack. A check()
+    // that answers a message (not an Error) is a usage mistake.
+    const failure = err instanceof Error ? err : undefined;
+    console.error(failure ? `error: ${failure.message}` : `error: ${msg}\nRun with --help for usage.`);
+    process.exit(failure ? 1 : 2);
   })
   .help()
   .version(JSON.parse(readFileSync(packagePath('package.json'), 'utf8')).version)

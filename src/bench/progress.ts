@@ -1,5 +1,6 @@
 // Progress of a benchmark run on stderr: a bar redrawn in place on a terminal, one line per task
 // elsewhere (CI logs stay short and readable). stdout is left to the results.
+import { bar, clearLine, clock, redraw } from '../progress-bar.js';
 
 export class Progress {
   #done = 0;
@@ -30,19 +31,15 @@ export class Progress {
 
   finish(): void {
     clearInterval(this.#timer);
-    if (this.stream.isTTY) this.stream.write('\r\x1b[K');
+    if (this.stream.isTTY) clearLine(this.stream);
     this.stream.write(`benchmark done: ${this.#done} steps in ${this.#elapsed()}\n`);
   }
 
   #draw(): void {
-    const width = 24;
-    const filled = Math.round((width * this.#done) / Math.max(1, this.total));
-    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.#done}/${this.total} ${this.#elapsed()}  ${this.#task}`;
-    this.stream.write(`\r\x1b[K${line.slice(0, (this.stream.columns || 100) - 1)}`);
+    redraw(this.stream, `${bar(this.#done, this.total)} ${this.#done}/${this.total} ${this.#elapsed()}  ${this.#task}`);
   }
 
   #elapsed(): string {
-    const s = Math.round((performance.now() - this.#start) / 1000);
-    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+    return clock(performance.now() - this.#start);
   }
 }

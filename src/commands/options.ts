@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { BACKENDS, type BackendName } from '../backend.js';
 import type { ClassifierOptions } from '../classifier.js';
+import { availableCpus } from '../cpus.js';
 import { DECODER_NAMES, DEFAULT_MAX_PIXELS, type DecoderName } from '../image/types.js';
 
 export function modelOptions<T>(yargs: Argv<T>) {
@@ -29,4 +30,36 @@ export function classifierOptions(argv: {
   }
   const { backend, model, labels, decoder, threads, optimize, maxPixels, exactDecode } = argv;
   return { backend, model, labels, decoder, threads, optimize, maxPixels, exactDecode };
+}
+
+/**
+ * How serve and predict split the work. Every stage gets as many threads as the CPUs this process
+ * may use (cgroup quota): decoder workers, and intra-op threads over the lanes, so no stage idles
+ * while another has work: the scheduler, not a fixed split, gives each the cores it needs. ONNX
+ * Runtime runs a one-thread session per lane (the most images per CPU-second); LibTorch runs one
+ * lane with a thread per CPU (two one-thread lanes cost the same CPU per image,
+ * bench/results/libtorch-options.md, and its OpenMP threads wait passively between forwards,
+ * src/native.ts).
+ */
+export function engineOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .option('threads', { type: 'number', describe: 'Intra-op threads of each forward (default: the CPUs available ÷ lanes)' })
+    .option('lanes', { type: 'number', describe: 'Forwards at once, each on its own thread(s) (default: the CPUs available; LibTorch runs 1)' })
+    .option('decode-workers', { type: 'number', describe: 'Decoder worker threads (default: the CPUs available)' });
+}
+
+export interface EngineSettings {
+  threads: number;
+  lanes: number;
+  decodeWorkers: number;
+}
+
+/** Threads, lanes and decoder workers, each given or derived from the CPUs this process may use. */
+export function engineSettings(options: ClassifierOptions, argv: { lanes?: number; decodeWorkers?: number }): EngineSettings {
+  for (const [flag, value] of [['lanes', argv.lanes], ['decode-workers', argv.decodeWorkers]] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new Error(`--${flag} must be an integer ≥ 1, got ${value}`);
+  }
+  const cpus = availableCpus();
+  const lanes = options.backend === 'onnx' ? (argv.lanes ?? cpus) : 1;
+  return { threads: options.threads ?? Math.max(1, Math.floor(cpus / lanes)), lanes, decodeWorkers: argv.decodeWorkers ?? cpus };
 }

@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { Classifier } from '../classifier.js';
-import { availableCpus } from '../cpus.js';
 import { createServer } from '../server/app.js';
 import { DECODER_NAMES, type DecoderName } from '../image/types.js';
-import { classifierOptions, modelOptions } from './options.js';
+import { classifierOptions, engineOptions, engineSettings, modelOptions } from './options.js';
 
 export const command = 'serve';
 export const describe = 'Run the HTTP inference service (v1 JSON API, KServe/Triton v2, metrics, web page)';
@@ -12,11 +11,9 @@ export const describe = 'Run the HTTP inference service (v1 JSON API, KServe/Tri
 const MiB = 1024 * 1024;
 
 export function builder(yargs: Argv) {
-  return modelOptions(yargs) // every flag also as PYTORCH_INFER_<FLAG>, e.g. PYTORCH_INFER_PORT=9000
+  return engineOptions(modelOptions(yargs)) // every flag also as PYTORCH_INFER_<FLAG>, e.g. PYTORCH_INFER_PORT=9000
     // libvips decodes a JPEG in a fifth of jimp's time; jimp (pure JS) stays predict's default.
     .option('decoder', { choices: DECODER_NAMES, default: 'sharp' as DecoderName, describe: 'Image decoder' })
-    .option('threads', { type: 'number', describe: 'Intra-op threads of each forward (default: the CPUs available ÷ lanes)' })
-    .option('lanes', { type: 'number', describe: 'Forwards at once, each on its own thread(s) (default: the CPUs available; LibTorch runs 1)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 in a container)' })
     .option('port', { type: 'number', default: 8080, describe: 'Port to listen on (0: any free port)' })
     .option('model-name', { type: 'string', describe: 'Model name in v2 URLs (default: model file name without extension)' })
@@ -24,7 +21,6 @@ export function builder(yargs: Argv) {
     .option('max-batch', { type: 'number', default: 4, describe: 'Images per forward across concurrent requests (1: no batching)' })
     .option('max-delay-ms', { type: 'number', default: 0, describe: 'How long an image may wait at an idle lane for a batch to fill (0: never; under load batches fill while lanes are busy)' })
     .option('max-queue', { type: 'number', default: 256, describe: 'Images accepted and unanswered before new requests get 503' })
-    .option('decode-workers', { type: 'number', describe: 'Decoder worker threads (default: the CPUs available)' })
     .option('max-body', { type: 'number', default: 32 * MiB, describe: 'Largest request body in bytes (413 beyond)' })
     .option('timeout-ms', { type: 'number', default: 30_000, describe: 'Answer 503 to a request not done by then; 408 to a body not received by then' })
     .option('api-key', { type: 'string', describe: 'Require Authorization: Bearer <key> on every POST (inference); health, metadata and metrics stay open' })
@@ -38,26 +34,15 @@ export function builder(yargs: Argv) {
 type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
 export async function handler(argv: Args): Promise<void> {
-  for (const flag of ['port', 'maxBatch', 'maxDelayMs', 'maxQueue', 'maxBody', 'timeoutMs', 'decodeWorkers', 'lanes'] as const) {
+  for (const flag of ['port', 'maxBatch', 'maxDelayMs', 'maxQueue', 'maxBody', 'timeoutMs'] as const) {
     const value = argv[flag];
     const min = flag === 'port' || flag === 'maxDelayMs' ? 0 : 1;
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new Error(`--${kebab(flag)} must be an integer ≥ ${min}, got ${value}`);
   }
-  // Every stage gets as many threads as the CPUs this process may use (cgroup quota): decoder
-  // workers, and intra-op threads over the lanes, so no stage idles while another has work: the
-  // scheduler, not a fixed split, gives each the cores it needs. ONNX Runtime runs a one-thread
-  // session per lane (the most images per CPU-second); LibTorch runs one lane with a thread per
-  // CPU (two one-thread lanes cost the same CPU per image, bench/results/libtorch-options.md, and
-  // its OpenMP threads wait passively between forwards, src/native.ts).
-  const cpus = availableCpus();
   const options = classifierOptions(argv);
-  const lanes = argv.lanes ?? cpus;
-  const forwardLanes = options.backend === 'onnx' ? lanes : 1;
   const settings = {
     ...options,
-    threads: options.threads ?? Math.max(1, Math.floor(cpus / forwardLanes)),
-    lanes: forwardLanes,
-    decodeWorkers: argv.decodeWorkers ?? cpus,
+    ...engineSettings(options, argv),
     host: argv.host,
     port: argv.port,
     modelName: argv.modelName,

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { Classifier } from '../classifier.js';
 import { packagePath } from '../paths.js';
 import type { ServiceContext } from './context.js';
-import { Engine, type EngineOptions, OverloadedError } from './engine.js';
+import { Engine, type EngineOptions, OverloadedError } from '../engine/engine.js';
 import { type AccessOptions, installAccessControl } from './access.js';
 import { installErrorHandler } from './errors.js';
 import { Metrics } from './metrics.js';
@@ -21,6 +21,8 @@ export interface ServerOptions extends EngineOptions, AccessOptions {
   modelVersion: string;
   /** Largest request body in bytes (413 beyond). */
   maxBody: number;
+  /** The service always has one: a request not answered by then gets 503, a body not received 408. */
+  timeoutMs: number;
   logger?: FastifyServerOptions['logger'];
 }
 

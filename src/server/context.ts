@@ -1,5 +1,5 @@
 import type { Labels } from '../labels.js';
-import type { Engine } from './engine.js';
+import type { Engine } from '../engine/engine.js';
 import type { Metrics, ModelInfo } from './metrics.js';
 
 /** What the route plugins share: the engine, the model's identity, and whether to take work. */

@@ -1,7 +1,7 @@
 // Every failure leaves as {"error": "..."} with the status that says whose fault it is.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ImageError } from '../image/errors.js';
-import { OverloadedError, TooManyImagesError } from './engine.js';
+import { OverloadedError, TooManyImagesError } from '../engine/engine.js';
 
 /** A client mistake the route detected itself (bad shape, unknown model, no file…). */
 export class HttpError extends Error {

@@ -1,7 +1,7 @@
 // Prometheus metrics, on a registry of the server's own (two servers in one process,
 // as in tests, must not share counters).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BatchObserver } from './batcher.js';
+import type { EngineObserver } from '../engine/engine.js';
 
 export interface ModelInfo {
   name: string;
@@ -15,7 +15,7 @@ export interface ModelInfo {
 // Milliseconds-scale work on a CPU: 1 ms to 10 s.
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export class Metrics implements BatchObserver {
+export class Metrics implements EngineObserver {
   readonly registry = new Registry();
 
   readonly requests = new Counter({
@@ -75,6 +75,10 @@ export class Metrics implements BatchObserver {
 
   queueDepth(rows: number): void {
     this.queueDepthGauge.set(rows);
+  }
+
+  decoded(seconds: number): void {
+    this.decodeSeconds.observe(seconds);
   }
 
   batch(size: number, seconds: number): void {

@@ -1,12 +1,11 @@
-// The inference engine behind every route: admission control, decoding in the worker pool,
-// and dynamic batching into the backend. Routes only translate HTTP to and from it.
+// The inference engine behind the service's routes and `predict`: admission control, decoding in
+// the worker pool, and dynamic batching into the backend. Callers only translate to and from it.
 import { readFile } from 'node:fs/promises';
 import type { Classifier } from '../classifier.js';
 import { packagePath } from '../paths.js';
 import type { Tensor } from '../tensor.js';
-import { Batcher, type RowResult } from './batcher.js';
+import { type BatchObserver, Batcher, type RowResult } from './batcher.js';
 import { type DecodedImage, DecodePool } from './decode-pool.js';
-import type { Metrics } from './metrics.js';
 
 export interface EngineOptions {
   /** Rows per forward; the backend's own maxBatch caps it. 1 turns batching off. */
@@ -15,8 +14,14 @@ export interface EngineOptions {
   /** Images accepted and not yet answered (decoding or waiting), beyond which requests get 503. */
   maxQueue: number;
   decodeWorkers: number;
-  /** A request not answered by then gets 503; its rows still run (they cannot be recalled from a batch). */
-  timeoutMs: number;
+  /** A request not answered by then gets 503; its rows still run (they cannot be recalled from a batch). None: no limit. */
+  timeoutMs?: number;
+}
+
+/** Told what the engine does (the service's metrics); `predict` watches nothing. */
+export interface EngineObserver extends BatchObserver {
+  /** One image's decode time in a worker, failed decodes included. */
+  decoded(seconds: number): void;
 }
 
 /** Where one request's time went, in milliseconds. For several images: the slowest of each. */
@@ -51,7 +56,7 @@ export class Engine {
   constructor(
     readonly classifier: Classifier,
     readonly options: EngineOptions,
-    private readonly metrics: Metrics,
+    private readonly observer?: EngineObserver,
   ) {
     const { backend } = classifier;
     this.#pool = new DecodePool(options.decodeWorkers, classifier.loading);
@@ -59,7 +64,7 @@ export class Engine {
       maxBatch: Math.min(options.maxBatch, backend.maxBatch),
       maxDelayMs: options.maxDelayMs,
       lanes: backend.lanes,
-    }, metrics);
+    }, observer);
   }
 
   /**
@@ -112,7 +117,8 @@ export class Engine {
   }
 
   #decode(bytes: Uint8Array): Promise<DecodedImage> {
-    return this.#pool.decode(bytes, (seconds) => this.metrics.decodeSeconds.observe(seconds));
+    const { observer } = this;
+    return this.#pool.decode(bytes, observer && ((seconds) => observer.decoded(seconds)));
   }
 
   async #infer(rows: readonly Tensor[], decodeMs: number): Promise<EngineResult> {
@@ -137,9 +143,11 @@ export class Engine {
     }
     this.#inFlight += images;
     const done = work().finally(() => (this.#inFlight -= images));
+    const { timeoutMs } = this.options;
+    if (timeoutMs === undefined) return done;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new OverloadedError(`not answered within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+      timer = setTimeout(() => reject(new OverloadedError(`not answered within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
       return await Promise.race([done, timeout]);

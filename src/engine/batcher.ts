@@ -50,7 +50,7 @@ export class Batcher {
   constructor(
     private readonly forward: (batch: Tensor) => Promise<Tensor>,
     readonly options: BatcherOptions,
-    private readonly observer: BatchObserver,
+    private readonly observer?: BatchObserver,
   ) {}
 
   get depth(): number {
@@ -62,7 +62,7 @@ export class Batcher {
     const results = rows.map(
       (row) => new Promise<RowResult>((resolve, reject) => this.#queue.push({ row, enqueued: performance.now(), resolve, reject })),
     );
-    this.observer.queueDepth(this.#queue.length);
+    this.observer?.queueDepth(this.#queue.length);
     this.#schedule();
     return results;
   }
@@ -86,7 +86,7 @@ export class Batcher {
     this.#timer = undefined;
     while (this.#queue.length && this.#running.size < this.options.lanes) {
       const jobs = this.#queue.splice(0, this.options.maxBatch);
-      this.observer.queueDepth(this.#queue.length);
+      this.observer?.queueDepth(this.#queue.length);
       const running: Promise<void> = this.#run(jobs).finally(() => {
         this.#running.delete(running);
         // Rows that arrived during the forward have waited long enough: run them now.
@@ -107,7 +107,7 @@ export class Batcher {
     try {
       const logits = split(await this.forward(concat(rows, out)));
       const inferenceMs = performance.now() - started;
-      this.observer.batch(jobs.length, inferenceMs / 1000);
+      this.observer?.batch(jobs.length, inferenceMs / 1000);
       jobs.forEach((job, i) =>
         job.resolve({ logits: logits[i], queueMs: started - job.enqueued, inferenceMs, batchSize: jobs.length }),
       );
