@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import type { RgbImage } from '../src/image/index.js';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
 export const PHOTOS = join(FIXTURES, 'imagenet-sample-100');
@@ -52,4 +53,15 @@ export function pngHeader(width: number, height: number): Uint8Array {
     chunk('IDAT', deflateSync(Buffer.alloc(16))),
     chunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/** A deterministic test card: PIL's resizes of it are committed as hex in the resize tests. */
+export function pattern(width: number, height: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = (x * 37 + y * 91 + c * 53 + x * y * 11) % 256;
+    }
+  }
+  return { width, height, data };
 }

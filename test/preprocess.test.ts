@@ -2,26 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { getDecoder, INPUT_SIZE, preprocess, type DecoderName, type RgbImage } from '../src/image/index.js';
+import { getDecoder, INPUT_SIZE, preprocess, type DecoderName } from '../src/image/index.js';
 import { cropStart, resizedSize } from '../src/image/preprocess.js';
 import { resizeBilinear } from '../src/image/resize.js';
 
-import { distance, FORMATS, PHOTOS, readTensor, referenceTensors, TENSORS } from './image-fixtures.js';
+import { distance, FORMATS, pattern, PHOTOS, readTensor, referenceTensors, TENSORS } from './image-fixtures.js';
 
 const FIXTURES_REFERENCE = join(FORMATS, '..');
 
 const PLANE = INPUT_SIZE * INPUT_SIZE;
 
-/** A deterministic test card; the expected bytes below are PIL's `img.resize(size, Image.BILINEAR)` of it. */
-function pattern(width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = (x * 37 + y * 91 + c * 53 + x * y * 11) % 256;
-    }
-  }
-  return { width, height, data };
-}
 
 const PIL_RESIZED: [from: [number, number], to: [number, number], hex: string][] = [
   [[7, 5], [3, 2], '6c888f87848c8382837591757f7c716a8678'],

@@ -2,19 +2,9 @@
 // negative lobes take sums below 0 and above 255, which the integer passes must clip as Pillow does.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RgbImage } from '../src/image/index.js';
 import { resizeBicubic } from '../src/image/resize.js';
+import { pattern } from './image-fixtures.js';
 
-/** The test card of test/preprocess.test.ts; the bytes below are PIL's `img.resize(size, Image.BICUBIC)` of it. */
-function pattern(width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = (x * 37 + y * 91 + c * 53 + x * y * 11) % 256;
-    }
-  }
-  return { width, height, data };
-}
 
 // Pillow 12.3.0.
 const PIL_BICUBIC: [from: [number, number], to: [number, number], hex: string][] = [
