@@ -53,7 +53,14 @@ async function traced(args: string[], during?: (stdout: () => string) => Promise
       await during(() => stdout);
     } finally {
       // To node itself (the trace's first pid), so strace sees its exit and exits with its code.
-      process.kill(Number(readFileSync(trace, 'utf8').split(' ', 1)[0]), 'SIGTERM');
+      // Never pid 0: that would signal this whole process group (the test runner, and the Docker
+      // engine .ci/run started), so an unreadable trace fails the test instead.
+      const pid = Number(readFileSync(trace, 'utf8').match(/^(\d+) /)?.[1]);
+      if (!(Number.isInteger(pid) && pid > 0)) {
+        child.kill('SIGKILL');
+        throw new Error(`no pid at the start of ${trace}`);
+      }
+      process.kill(pid, 'SIGTERM');
     }
   }
   const [code] = await exited;
