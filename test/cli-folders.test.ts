@@ -18,10 +18,17 @@ interface Result {
   stderr: string;
 }
 
-/** Runs the CLI with `input` on its stdin (none: stdin is empty). */
-function cli(args: string[], options: { input?: Uint8Array | string; uid?: number } = {}): Promise<Result> {
+/**
+ * Runs the CLI with `input` on its stdin (none: stdin is empty). `permissionsBind`: as root, without
+ * the capabilities that let root read past file modes (setpriv), so unreadable files stay unreadable
+ * while the package itself, wherever it is checked out, stays root's to read.
+ */
+function cli(args: string[], options: { input?: Uint8Array | string; permissionsBind?: boolean } = {}): Promise<Result> {
+  const dropRead = options.permissionsBind && process.getuid?.() === 0;
+  const caps = '-dac_override,-dac_read_search';
+  const [command, ...prefix] = dropRead ? ['setpriv', `--inh-caps=${caps}`, `--bounding-set=${caps}`, process.execPath] : [process.execPath];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { uid: options.uid, gid: options.uid });
+    const child = spawn(command, [...prefix, CLI, ...args]);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -130,10 +137,7 @@ describe('predict on folders, stdin and lists', () => {
     copyFileSync(BRAMBLING, join(dir, 'zz-brambling.jpg'));
     chmodSync(join(dir, 'locked'), 0);
     chmodSync(join(dir, 'secret.jpg'), 0);
-    // Permissions bind root only through another user: run the CLI as nobody, with the ONNX
-    // backend (LibTorch lives in root's home, which nobody cannot read).
-    const asRoot = process.getuid?.() === 0;
-    const { code, stdout } = await cli(['predict', '--json', '--backend', 'onnx', '--decoder', 'sharp', dir], { uid: asRoot ? 65534 : undefined });
+    const { code, stdout } = await cli(['predict', '--json', '--backend', 'onnx', '--decoder', 'sharp', dir], { permissionsBind: true });
     assert.equal(code, 1);
     const lines = jsonLines(stdout);
     assert.deepEqual(lines.map((l) => l.file), ['locked', 'secret.jpg', 'zz-brambling.jpg'].map((f) => join(dir, f)));
