@@ -19,6 +19,17 @@
         "-Wl,-rpath,'$$ORIGIN/../../libtorch/lib'",
         "-ltorch", "-ltorch_cpu", "-lc10"
       ]
+    },
+    {
+      # The JPEG decoder: libjpeg-turbo only (libjpeg-dev), no LibTorch.
+      "target_name": "pytorch_infer_jpeg",
+      "sources": ["native/jpeg_decoder.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++20", "-fexceptions"],
+      "libraries": ["-ljpeg"]
     }
   ]
 }

@@ -32,6 +32,8 @@ need cmake cmake
 need g++ g++
 need make make
 need python3 python3
+# libjpeg's headers: the addon that decodes JPEG with libjpeg-turbo directly (decoder sharp).
+[ -f /usr/include/jpeglib.h ] || apt_install libjpeg-dev
 python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
 need debootstrap debootstrap
 need dockerd docker.io

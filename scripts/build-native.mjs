@@ -33,9 +33,12 @@ function run(cmd, args, env = process.env) {
 
 const addons = (dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.node')).map((f) => join(dir, f)) : []);
 
-/** True when every prebuilt addon loads here (right libc, right LibTorch), tried in a child process. */
+/**
+ * True when the prebuilt LibTorch addon loads here (right libc, right LibTorch), tried in a child
+ * process. The JPEG addon is optional: where it does not load (no libjpeg.so.62), sharp decodes JPEG.
+ */
 function prebuiltFits() {
-  const files = addons(prebuilds);
+  const files = addons(prebuilds).filter((f) => f.endsWith('/pytorch_infer.node'));
   if (!files.length) return false;
   const { status } = spawnSync(process.execPath, ['-e', `for (const f of ${JSON.stringify(files)}) require(f)`], { stdio: 'ignore' });
   return status === 0;

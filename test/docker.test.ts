@@ -15,6 +15,8 @@ interface Variant {
   backend: 'torchscript' | 'onnx';
   /** Size budget in MB (docker's uncompressed size, decimal). */
   budget?: number;
+  /** Carries sharp (and so the JPEG addon's fast path). */
+  sharp?: boolean;
 }
 
 const VARIANTS: Variant[] = [
@@ -23,8 +25,9 @@ const VARIANTS: Variant[] = [
   { name: 'distroless', backend: 'torchscript', budget: 489 },
   { name: 'onnx', backend: 'onnx', budget: 269 },
   { name: 'onnx-distroless', backend: 'onnx', budget: 194 },
-  { name: 'slim', backend: 'torchscript' },
-  { name: 'fat', backend: 'torchscript' },
+  // The one-stage images carry sharp, and decode JPEG with libjpeg-turbo directly.
+  { name: 'slim', backend: 'torchscript', sharp: true },
+  { name: 'fat', backend: 'torchscript', sharp: true },
 ];
 
 // The multistage runtime is node:24-bookworm-slim (195 MB here) plus the stripped LibTorch
@@ -97,6 +100,13 @@ describe('Docker images', { skip }, () => {
         assert.deepEqual(predictions.map((p: { index: number }) => p.index), expected.map((p) => p.index));
         predictions.forEach((p: { probability: number }, i: number) => assert.ok(Math.abs(p.probability - expected[i].probability) < 1e-4));
       });
+
+      if (variant.sharp) {
+        it('decodes JPEG with libjpeg-turbo directly (--decoder sharp)', async () => {
+          const info = JSON.parse(await docker('run', '--rm', image, 'info', '--decoder', 'sharp', '--json'));
+          assert.equal(info.jpeg, 'libjpeg-turbo');
+        });
+      }
 
       it('serves: healthy, ready, and names a POSTed photo right', async () => {
         const id = await docker('run', '-d', '--rm', '--read-only', '--tmpfs', '/tmp', '-p', '127.0.0.1::8080',

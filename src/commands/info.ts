@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Argv } from 'yargs';
 import { Classifier } from '../classifier.js';
+import { jpegLibrary } from '../image/index.js';
 import { classifierOptions, modelOptions } from './options.js';
 
 export const command = 'info';
-export const describe = 'Print the runtime version, model file and sha256, input shape, labels and threads';
+export const describe = 'Print the runtime version, model file and sha256, input shape, labels, threads and what decodes JPEG';
 
 export function builder(yargs: Argv) {
   return modelOptions(yargs).option('json', { type: 'boolean', default: false, describe: 'Print as JSON' });
@@ -27,6 +28,7 @@ export async function handler(argv: Args): Promise<void> {
     threads: backend.threads,
     labels: classifier.labels.size,
     decoder: classifier.decoder,
+    jpeg: jpegLibrary(classifier.decoder),
     node: process.version,
   };
   await classifier.close();

@@ -1,6 +1,7 @@
 import { jimpDecoder } from './jimp.js';
 import { DEFAULT_PREPROCESSING, type Preprocessing } from '../model/config.js';
 import { draftSize, preprocess } from './preprocess.js';
+import { libjpeg } from './libjpeg.js';
 import { sharpDecoder } from './sharp.js';
 import { DEFAULT_MAX_PIXELS, type Decoder, type DecoderName } from './types.js';
 
@@ -17,6 +18,11 @@ export function getDecoder(name: DecoderName): Decoder {
     throw new RangeError(`unknown decoder "${name}"; expected one of: ${Object.keys(DECODERS).join(', ')}`);
   }
   return decoder;
+}
+
+/** What decodes a JPEG with this decoder: jimp's jpeg-js, or libjpeg-turbo directly, or through libvips where its addon is missing. */
+export function jpegLibrary(decoder: DecoderName): 'jpeg-js' | 'libjpeg-turbo' | 'libvips' {
+  return decoder === 'jimp' ? 'jpeg-js' : libjpeg() ? 'libjpeg-turbo' : 'libvips';
 }
 
 export interface LoadOptions {

@@ -4,77 +4,82 @@ import { corrupt } from './errors.js';
 import { checkHeader, gifTransparentColour, type ImageHeader, jpegComponents } from './header.js';
 import { jimpDecoder } from './jimp.js';
 import { jpegOrientation } from './jpeg.js';
+import { decodeWithLibjpeg, draftScale, libjpeg } from './libjpeg.js';
 import type { DecodeLimits, Decoder, RgbImage } from './types.js';
 
 /*
- * Native decoding with libvips (libjpeg-turbo, libpng, libwebp, libtiff, as PIL uses): several
- * times faster than jimp and, for JPEG, the same decoder as PIL. Only the decode is sharp's;
- * the resize is ours, so both decoders give the same tensor for the same pixels.
+ * Native decoding with the libraries PIL uses: libjpeg-turbo directly for JPEG (./libjpeg.ts),
+ * libvips (libpng, libwebp, libtiff, …) for the rest: several times faster than jimp and, for
+ * JPEG, the same decoder as PIL. Only the decode is native; the resize is ours, so both decoders
+ * give the same tensor for the same pixels.
  */
 
 export const sharpDecoder: Decoder = {
   name: 'sharp',
   async decode(bytes, limits) {
     const header = checkHeader(bytes, limits);
-    const { format } = header;
     // libvips has no BMP loader; BMP is plain pixels, which jimp reads exactly as PIL does.
-    if (format === 'bmp') return jimpDecoder.decode(bytes, limits);
-    const sharp = await loadSharp();
-    try {
-      const image = sharp(bytes, {
-        limitInputPixels: limits.maxPixels,
-        failOn: 'error', // truncated or broken data; libjpeg's warnings do not stop PIL either
-        ignoreIcc: true, // PIL ignores colour profiles
-        autoOrient: true,
-      });
-      // A JPEG's frame header says all we need; asking libvips (metadata()) costs a second
-      // pipeline per photo, 0.6 ms of the 3.5 a 500×375 JPEG took.
-      const { space, channels, depth } =
-        format === 'jpeg' ? { space: jpegComponents(bytes) === 4 ? 'cmyk' : 'srgb', channels: 3, depth: 'uchar' } : await image.metadata();
-      if (space === 'cmyk') {
-        // Skip libvips's ICC-managed CMYK conversion and do PIL's arithmetic one.
-        const { data, info } = await image
-          .pipelineColourspace('cmyk')
-          .toColourspace('cmyk')
-          .raw()
-          .toBuffer({ resolveWithObject: true });
-        return cmykToRgb(data, info.width, info.height);
-      }
-      if (depth === 'ushort' && channels === 1) {
-        // PIL's mode I;16, which it converts to RGB by clipping rather than scaling.
-        const { data, info } = await image
-          .toColourspace('grey16')
-          .raw({ depth: 'ushort' })
-          .toBuffer({ resolveWithObject: true });
-        const samples = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
-        return from16Bit(samples, info.width, info.height, 1, true);
-      }
-      if (format === 'gif') return await gifFrame(image, gifTransparentColour(bytes));
-      if (format === 'jpeg') draft(image, header, bytes, limits);
-      const { data, info } = await image.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-      // A plain Uint8Array view, like the other paths return, keeps the resize loops monomorphic.
-      const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
-      return { width: info.width, height: info.height, data: pixels };
-    } catch (e) {
-      throw corrupt(format.toUpperCase(), e);
-    }
+    if (header.format === 'bmp') return jimpDecoder.decode(bytes, limits);
+    const jpeg = header.format === 'jpeg' && jpegComponents(bytes) !== 4 ? libjpeg() : null;
+    return jpeg ? decodeWithLibjpeg(jpeg, bytes, header, limits) : decodeWithLibvips(bytes, header, limits);
   },
 };
 
+/** Every format but BMP; JPEG where the libjpeg addon is not there to decode it, and CMYK JPEG. */
+export async function decodeWithLibvips(bytes: Uint8Array, header: ImageHeader, limits: DecodeLimits): Promise<RgbImage> {
+  const { format } = header;
+  const sharp = await loadSharp();
+  try {
+    const image = sharp(bytes, {
+      limitInputPixels: limits.maxPixels,
+      failOn: 'error', // truncated or broken data; libjpeg's warnings do not stop PIL either
+      ignoreIcc: true, // PIL ignores colour profiles
+      autoOrient: true,
+    });
+    // A JPEG's frame header says all we need; asking libvips (metadata()) costs a second
+    // pipeline per photo, 0.6 ms of the 3.5 a 500×375 JPEG took.
+    const { space, channels, depth } =
+      format === 'jpeg' ? { space: jpegComponents(bytes) === 4 ? 'cmyk' : 'srgb', channels: 3, depth: 'uchar' } : await image.metadata();
+    if (space === 'cmyk') {
+      // Skip libvips's ICC-managed CMYK conversion and do PIL's arithmetic one.
+      const { data, info } = await image
+        .pipelineColourspace('cmyk')
+        .toColourspace('cmyk')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      return cmykToRgb(data, info.width, info.height);
+    }
+    if (depth === 'ushort' && channels === 1) {
+      // PIL's mode I;16, which it converts to RGB by clipping rather than scaling.
+      const { data, info } = await image
+        .toColourspace('grey16')
+        .raw({ depth: 'ushort' })
+        .toBuffer({ resolveWithObject: true });
+      const samples = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+      return from16Bit(samples, info.width, info.height, 1, true);
+    }
+    if (format === 'gif') return await gifFrame(image, gifTransparentColour(bytes));
+    if (format === 'jpeg') draft(image, header, bytes, limits);
+    const { data, info } = await image.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    // A plain Uint8Array view, like the other paths return, keeps the resize loops monomorphic.
+    const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    return { width: info.width, height: info.height, data: pixels };
+  } catch (e) {
+    throw corrupt(format.toUpperCase(), e);
+  }
+}
+
 /**
- * PIL's `draft()`: the largest scale s of 8, 4, 2 that keeps both sides ≥ the draft size gives a
- * ceil(w / s) × ceil(h / s) image. libvips decodes at s / 2 with libjpeg's DCT scaling (sharp asks
- * libjpeg for no more, to avoid its rounding) and reduces the last 2× with a Catmull-Rom filter,
- * which is closest to libjpeg's scaled IDCT of the filters sharp offers (measured on 24 large
- * photos, mean |Δ| from PIL's tensor: cubic 0.0066, lanczos2 0.0066, lanczos3 0.0092, linear 0.013,
- * where a full decode is 0.0115 away). A 12 MP photo then takes ~20 ms instead of ~200.
+ * libvips decodes at s / 2 of PIL's draft scale s with libjpeg's DCT scaling (sharp asks libjpeg for
+ * no more, to avoid its rounding) and reduces the last 2× with a Catmull-Rom filter, which is closest
+ * to libjpeg's scaled IDCT of the filters sharp offers (measured on 24 large photos, mean |Δ| from
+ * PIL's tensor: cubic 0.0066, lanczos2 0.0066, lanczos3 0.0092, linear 0.013, where a full decode is
+ * 0.0115 away).
  */
-function draft(image: Sharp, { width, height }: ImageHeader, bytes: Uint8Array, limits: DecodeLimits): void {
-  if (!limits.draft) return;
-  const fits = Math.min(Math.floor(width / limits.draft.width), Math.floor(height / limits.draft.height));
-  const scale = [8, 4, 2].find((s) => fits >= s);
-  if (scale === undefined) return;
-  const [w, h] = [Math.ceil(width / scale), Math.ceil(height / scale)];
+function draft(image: Sharp, header: ImageHeader, bytes: Uint8Array, limits: DecodeLimits): void {
+  const scale = draftScale(header, limits);
+  if (scale === 1) return;
+  const [w, h] = [Math.ceil(header.width / scale), Math.ceil(header.height / scale)];
   // sharp's target is in the upright orientation; PIL drafts the stored image, then rotates it.
   const turned = jpegOrientation(bytes) >= 5;
   image.resize({ width: turned ? h : w, height: turned ? w : h, fit: 'fill', kernel: 'cubic' });

@@ -1,0 +1,52 @@
+// The JPEG addon (native/jpeg_decoder.cc): libjpeg-turbo called directly gives the pixels libvips
+// gives through sharp, refuses what libvips refuses, and checks its arguments.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { readHeader } from '../src/image/index.js';
+import { jpegComponents } from '../src/image/header.js';
+import { libjpeg } from '../src/image/libjpeg.js';
+import { decodeWithLibvips } from '../src/image/sharp.js';
+import { PHOTOS } from './image-fixtures.js';
+import { photos } from './helpers.js';
+
+const LIMITS = { maxPixels: 40_000_000 };
+const jpeg = libjpeg();
+
+describe('libjpeg addon', () => {
+  it('is built here', () => assert.ok(jpeg, 'build/Release/pytorch_infer_jpeg.node (libjpeg-dev installed?)'));
+
+  it('decodes every sample photo to the bytes libvips decodes', async () => {
+    const files = photos(PHOTOS);
+    assert.ok(files.length >= 100);
+    for (const file of files) {
+      const bytes = new Uint8Array(readFileSync(file));
+      if (jpegComponents(bytes) === 4) continue; // CMYK goes through libvips
+      const ours = await jpeg!.decode(bytes, 1);
+      const theirs = await decodeWithLibvips(bytes, readHeader(bytes), LIMITS);
+      assert.deepEqual([ours.width, ours.height], [theirs.width, theirs.height], file);
+      assert.ok(Buffer.from(ours.data).equals(Buffer.from(theirs.data)), `${file}: pixels differ`);
+    }
+  });
+
+  it('accepts corrupt entropy data as libvips does, and refuses a cut file as it does', async () => {
+    const bytes = new Uint8Array(readFileSync(join(PHOTOS, 'n01440764_tench.JPEG')));
+    const scan = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0xda); // start of scan
+    const damaged = bytes.slice();
+    for (let i = scan + 400; i < scan + 420; i++) damaged[i] ^= 0x55;
+    const ours = await jpeg!.decode(damaged, 1);
+    const theirs = await decodeWithLibvips(damaged, readHeader(damaged), LIMITS);
+    assert.ok(Buffer.from(ours.data).equals(Buffer.from(theirs.data)));
+    await assert.rejects(jpeg!.decode(bytes.subarray(0, bytes.length - 2000), 1), /truncated/);
+    await assert.rejects(decodeWithLibvips(bytes.subarray(0, bytes.length - 2000), readHeader(bytes), LIMITS), /truncated|premature/i);
+  });
+
+  it('rejects bad arguments and non-JPEG bytes with an Error, never an abort', async () => {
+    const addon = jpeg as unknown as { decode(...args: unknown[]): Promise<unknown> };
+    assert.throws(() => addon.decode('not bytes', 1), TypeError);
+    assert.throws(() => addon.decode(new Uint8Array(4), 3), RangeError);
+    await assert.rejects(addon.decode(new Uint8Array([0xff, 0xd8, 0xff, 0xd9]), 1), /JPEG/);
+    await assert.rejects(addon.decode(Uint8Array.from({ length: 64 }, (_, i) => i), 1), Error);
+  });
+});
