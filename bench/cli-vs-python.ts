@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync 
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from '../src/bench/stats.js';
 import { packagePath } from '../src/paths.js';
 import { PHOTOS_DIR, photos, trueIndex } from '../test/helpers.js';
 import { benchPython } from './python-service/venv.js';
@@ -128,11 +129,6 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 /** Median over rounds of (reference's time ÷ this command's time) in the same round: above 1 is faster. */
 function speedup(name: string, reference: string): number {
   const times = (n: string) => new Map(runs.filter((r) => r.command === n).map((r) => [r.round, r.seconds]));

@@ -17,6 +17,7 @@ import { basename, dirname, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { availableCpus } from '../src/cpus.js';
 import { lineChart, PALETTE } from '../src/bench/svg.js';
+import { median } from '../src/bench/stats.js';
 import { treeCpuMs } from '../src/bench/tree-cpu.js';
 import { packagePath } from '../src/paths.js';
 import { photos, trueIndex } from '../test/helpers.js';
@@ -199,11 +200,6 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 interface Row {
   readonly service: string;

@@ -2,6 +2,7 @@
 // and forward. Sequential requests to /v1/predict; each answer says how long its decode and its
 // forward took (timings), so the rest of the client's latency is the service's overhead.
 import { readFileSync } from 'node:fs';
+import { median } from '../../src/bench/stats.js';
 
 export interface Overhead {
   /** Medians over the requests, in milliseconds. */
@@ -28,7 +29,3 @@ export async function lowLoadOverhead(base: string, photos: readonly string[], r
   return { latencyMs: median(latency), decodePlusForwardMs: median(work), overheadMs: median(overhead) };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
-}
