@@ -237,3 +237,117 @@ describe('a repository of six models and three broken folders', () => {
     assert.doesNotMatch(text, /model="resnet50"/, 'a name a client made up is no label');
   });
 });
+
+describe('model control (--enable-model-control) and two busy models', () => {
+  const repository = join(scratch, 'controlled');
+  let base: string;
+  let stop: () => Promise<void>;
+  const load = (name: string, body?: string) =>
+    call(base, 'POST', `/v2/repository/models/${name}/load`, body, body === undefined ? {} : { 'content-type': 'application/json' });
+  const unload = (name: string) => call(base, 'POST', `/v2/repository/models/${name}/unload`);
+  const state = async (name: string) => (await call(base, 'POST', '/v2/repository/index')).json.find((e: { name: string }) => e.name === name);
+  const brambling = join(SAMPLES_DIR, 'n01530575_brambling.JPEG');
+
+  before(async () => {
+    folder(repository, 'mobilenet', mobilenet('traced_model.pt'));
+    folder(repository, 'mobilenet-b', mobilenet('traced_model.pt'));
+    folder(repository, 'resnet18', resnet('model.pt'));
+    folder(repository, 'broken', { 'model.pt': join(RESNET, 'model.pt'), 'labels.txt': LABELS });
+    symlinkSync(join(repository, 'resnet18'), join(repository, 'linked'));
+    ({ base, stop } = await startServe([...SERVE, '--model-repository', repository, '--enable-model-control']));
+  });
+  after(() => stop?.());
+
+  it('shares the CPU: two models busy at once both progress, neither waits for the other to finish', async () => {
+    const REQUESTS = 24;
+    const done: Record<string, number> = { mobilenet: 0, 'mobilenet-b': 0 };
+    let firstFinished: { model: string; other: number } | undefined;
+    const client = async (model: string) => {
+      for (let i = 0; i < REQUESTS / 4; i++) {
+        const { status, json } = await predict(base, `model=${model}&top=1`, brambling);
+        assert.equal(status, 200);
+        assert.equal(json.results[0].predictions[0].label, 'brambling');
+        done[model]++;
+      }
+    };
+    const busy = (model: string) =>
+      Promise.all(Array.from({ length: 4 }, () => client(model))).then(() => {
+        const other = model === 'mobilenet' ? 'mobilenet-b' : 'mobilenet';
+        firstFinished ??= { model, other: done[other] };
+      });
+    await Promise.all([busy('mobilenet'), busy('mobilenet-b')]);
+    // Round-robin turns give each about half; a starved model would have next to nothing done.
+    assert.ok(firstFinished!.other >= REQUESTS / 3, `when ${firstFinished!.model} had answered ${REQUESTS}, the other had ${firstFinished!.other}`);
+  });
+
+  it('refuses names that are not a folder of the repository: paths, dots, odd characters, links, absent folders', async () => {
+    // (A bare '..' segment never reaches a route: URLs resolve it first.)
+    for (const name of ['a..b', '..%2Fcontrolled%2Fresnet18', 'a%2Fb', '%2Ftmp', '.hidden', 'x%3By', 'x%20y', '-rf']) {
+      const { status, json } = await load(name);
+      assert.equal(status, 400, name);
+      assert.match(json.error, /is not a model name: 1 to 128 letters, digits/, name);
+    }
+    assert.deepEqual(await load('absent'), { status: 400, json: { error: "the model repository has no folder 'absent'" } });
+    assert.deepEqual(await load('linked'), { status: 400, json: { error: "the model repository has no folder 'linked' (a symbolic link is not a model folder)" } });
+    const withFiles = await load('resnet18', JSON.stringify({ parameters: { config: '{}', 'file:1/model.pt': 'AAAA' } }));
+    assert.equal(withFiles.status, 400);
+    assert.match(withFiles.json.error, /^load takes no parameters: a model is loaded only from its folder in the repository/);
+    assert.equal((await unload('absent')).status, 404);
+    assert.equal((await state('resnet18')).state, 'READY', 'nothing of that changed a model');
+  });
+
+  it('loads a folder fixed or added after the start, by name', async () => {
+    assert.equal((await state('broken')).state, 'UNAVAILABLE');
+    const failed = await load('broken');
+    assert.equal(failed.status, 400);
+    assert.match(failed.json.error, /^model 'broken' did not load: broken\/labels\.txt names 1000 classes, but broken\/model\.pt gives 10$/);
+    rmSync(join(repository, 'broken', 'labels.txt'));
+    symlinkSync(join(RESNET, 'labels.txt'), join(repository, 'broken', 'labels.txt'));
+    assert.deepEqual(await load('broken'), { status: 200, json: {} });
+    assert.deepEqual(await state('broken'), { name: 'broken', version: '1', state: 'READY', reason: '' });
+
+    folder(repository, 'later', resnet('model.onnx'));
+    assert.equal((await load('later')).status, 200);
+    const { status, json } = await predict(base, 'model=later&top=1', join(PHOTOS_DIR, resnetReference[0].file));
+    assert.equal(status, 200);
+    assert.equal(json.results[0].predictions[0].index, argmax(resnetReference[0].logits));
+  });
+
+  it('unloads a model once its requests in flight have finished, then loads it again', async () => {
+    // Eight requests of eight photos each; the unload is asked for once the first has answered.
+    const form = () => {
+      const body = new FormData();
+      for (let i = 0; i < 8; i++) body.append('photo', new Blob([readFileSync(brambling)], { type: 'image/jpeg' }), `${i}.jpg`);
+      return body;
+    };
+    let unloadAsked = 0;
+    let unloaded = 0;
+    const finished: { status: number; at: number; json: { error?: string; results?: { predictions: { label: string }[] }[] } }[] = [];
+    const requests = Array.from({ length: 8 }, async () => {
+      const answer = await call(base, 'POST', '/v1/predict?model=mobilenet&top=1', form());
+      finished.push({ ...answer, at: performance.now() });
+    });
+    await Promise.race(requests);
+    unloadAsked = performance.now();
+    const unloading = unload('mobilenet').then((answer) => ((unloaded = performance.now()), answer));
+    await Promise.all(requests);
+    assert.deepEqual(await unloading, { status: 200, json: {} });
+
+    const ok = finished.filter((f) => f.status === 200);
+    for (const f of finished) {
+      if (f.status === 200) assert.deepEqual(f.json.results!.map((r) => r.predictions[0].label), Array(8).fill('brambling'));
+      else assert.deepEqual([f.status, f.json.error], [503, "model 'mobilenet' is not ready (unloading)"], JSON.stringify(f));
+    }
+    assert.ok(ok.some((f) => f.at > unloadAsked), 'requests in flight when the unload was asked for finished');
+    assert.ok(ok.every((f) => f.at <= unloaded), 'the unload answered after them');
+
+    assert.deepEqual(await state('mobilenet'), { name: 'mobilenet', state: 'UNAVAILABLE', reason: 'unloaded' });
+    assert.equal((await predict(base, 'model=mobilenet', brambling)).status, 503);
+    assert.equal((await predict(base, 'model=mobilenet-b&top=1', brambling)).status, 200, 'the others serve on');
+    assert.doesNotMatch(await (await fetch(new URL('/metrics', base))).text(), /model_info\{name="mobilenet",/);
+    assert.equal((await unload('mobilenet')).status, 409);
+
+    assert.deepEqual(await load('mobilenet'), { status: 200, json: {} });
+    assert.equal((await predict(base, 'model=mobilenet&top=1', brambling)).json.results[0].predictions[0].label, 'brambling');
+  });
+});
