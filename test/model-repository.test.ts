@@ -306,6 +306,11 @@ describe('model control (--enable-model-control) and two busy models', () => {
     assert.deepEqual(await load('broken'), { status: 200, json: {} });
     assert.deepEqual(await state('broken'), { name: 'broken', version: '1', state: 'READY', reason: '' });
 
+    // A reload of a serving model: the new one takes over, the old one unloads, the series stays.
+    assert.deepEqual(await load('broken'), { status: 200, json: {} });
+    assert.equal((await state('broken')).state, 'READY');
+    assert.match(await (await fetch(new URL('/metrics', base))).text(), /^model_info\{name="broken",/m);
+
     folder(repository, 'later', resnet('model.onnx'));
     assert.equal((await load('later')).status, 200);
     const { status, json } = await predict(base, 'model=later&top=1', join(PHOTOS_DIR, resnetReference[0].file));

@@ -6,10 +6,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { existsSync } from 'node:fs';
 import { packagePath } from '../paths.js';
-import type { ServiceContext } from './context.js';
 import { OverloadedError } from '../engine/engine.js';
 import { type AccessOptions, installAccessControl } from './access.js';
-import { badRequest, installErrorHandler } from './errors.js';
+import { installErrorHandler } from './errors.js';
 import { Metrics } from './metrics.js';
 import { type ModelSource, type ModelsOptions, openModels } from './models.js';
 import { pageRoutes } from './routes/page.js';
@@ -33,23 +32,8 @@ export interface ServerOptions extends ModelsOptions, AccessOptions {
  */
 export async function createServer(source: ModelSource, options: ServerOptions): Promise<FastifyInstance> {
   const metrics = new Metrics();
-  const { repository, defaultModel } = await openModels(source, options, metrics);
-
   let closing = false;
-  const context: ServiceContext = {
-    models: repository,
-    metrics,
-    maxQueue: options.maxQueue,
-    defaultModel,
-    model(name) {
-      const chosen = name ?? defaultModel;
-      if (chosen === undefined) {
-        throw badRequest(`name the model with ?model=NAME: this server has ${repository.names.map((n) => `'${n}'`).join(', ') || 'no models'} and no --default-model`);
-      }
-      return repository.get(chosen);
-    },
-    isReady: () => !closing && repository.ready.length > 0,
-  };
+  const context = await openModels(source, options, metrics, () => closing);
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -81,7 +65,7 @@ export async function createServer(source: ModelSource, options: ServerOptions):
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
-  app.addHook('onClose', async () => repository.close());
+  app.addHook('onClose', async () => context.models.close());
 
   await app.register(swagger, {
     openapi: {

@@ -73,14 +73,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Loaded models by model_info's labels: during a reload the old and the new model share a series. */
+  readonly #loaded = new Map<string, number>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
   /** Lists a loaded model and gives what its engine reports to, labelled with its name. */
   model(info: ModelInfo): EngineObserver {
-    const { name: model, version, backend, decoder, threads, maxBatch } = info;
-    this.modelInfo.set({ name: model, version, backend, decoder, threads, max_batch: String(maxBatch) }, 1);
+    const model = info.name;
+    const key = JSON.stringify(infoLabels(info));
+    this.#loaded.set(key, (this.#loaded.get(key) ?? 0) + 1);
+    this.modelInfo.set(infoLabels(info), 1);
     return {
       queueDepth: (rows) => this.queueDepthGauge.set({ model }, rows),
       decoded: (seconds) => this.decodeSeconds.observe({ model }, seconds),
@@ -93,7 +98,17 @@ export class Metrics {
 
   /** An unloaded model leaves model_info (its counters stay: they are history). */
   unloaded(info: ModelInfo): void {
-    const { name, version, backend, decoder, threads, maxBatch } = info;
-    this.modelInfo.remove({ name, version, backend, decoder, threads, max_batch: String(maxBatch) });
+    const key = JSON.stringify(infoLabels(info));
+    const left = (this.#loaded.get(key) ?? 1) - 1;
+    if (left > 0) {
+      this.#loaded.set(key, left);
+      return;
+    }
+    this.#loaded.delete(key);
+    this.modelInfo.remove(infoLabels(info));
   }
+}
+
+function infoLabels({ name, version, backend, decoder, threads, maxBatch }: ModelInfo) {
+  return { name, version, backend, decoder, threads, max_batch: String(maxBatch) };
 }

@@ -7,7 +7,8 @@ import { Engine, type EngineOptions } from '../engine/engine.js';
 import { ForwardScheduler } from '../engine/scheduler.js';
 import { backendOf } from '../model/load.js';
 import { type ModelLoader, ModelRepository } from '../model/repository.js';
-import type { ServedModel } from './context.js';
+import type { ServedModel, ServiceContext } from './context.js';
+import { badRequest } from './errors.js';
 import type { Metrics } from './metrics.js';
 
 /** `serve --model-repository DIR`: the models to serve are DIR's folders. */
@@ -32,12 +33,30 @@ export interface ModelsOptions extends Omit<EngineOptions, 'scheduler'> {
   modelVersion?: string;
 }
 
-export interface Models {
-  repository: ModelRepository<ServedModel>;
-  defaultModel: string | undefined;
+/** Loads the models and gives the routes' context; `closing` says when the server shuts down. */
+export async function openModels(source: ModelSource, options: ModelsOptions, metrics: Metrics, closing: () => boolean): Promise<ServiceContext> {
+  const { repository, defaultModel } = await openRepository(source, options, metrics);
+  return {
+    models: repository,
+    metrics,
+    maxQueue: options.maxQueue,
+    defaultModel,
+    model(name) {
+      const chosen = name ?? defaultModel;
+      if (chosen === undefined) {
+        throw badRequest(`name the model with ?model=NAME: this server has ${repository.names.map((n) => `'${n}'`).join(', ') || 'no models'} and no --default-model`);
+      }
+      return repository.get(chosen);
+    },
+    isReady: () => !closing() && repository.ready.length > 0,
+  };
 }
 
-export async function openModels(source: ModelSource, options: ModelsOptions, metrics: Metrics): Promise<Models> {
+async function openRepository(
+  source: ModelSource,
+  options: ModelsOptions,
+  metrics: Metrics,
+): Promise<{ repository: ModelRepository<ServedModel>; defaultModel: string | undefined }> {
   const scheduler = new ForwardScheduler();
   const serve = async (classifier: Classifier, name: string, version: string): Promise<ServedModel> => {
     const { backend } = classifier;
