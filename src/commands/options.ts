@@ -45,7 +45,7 @@ export function engineOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('threads', { type: 'number', describe: 'Intra-op threads of each forward (default: the CPUs available ÷ lanes)' })
     .option('lanes', { type: 'number', describe: 'Forwards at once, each on its own thread(s) (default: the CPUs available; LibTorch runs 1)' })
-    .option('decode-workers', { type: 'number', describe: 'Decoder worker threads (default: the CPUs available)' });
+    .option('decode-workers', { type: 'number', describe: 'Decoder worker threads (default: the CPUs available; serve --model-repository: of each model, the CPUs over the folders, at least 1)' });
 }
 
 export interface EngineSettings {

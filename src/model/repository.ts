@@ -60,6 +60,14 @@ export function invalidName(name: string): string | undefined {
   return `'${name}' is not a model name: 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit, no '..'`;
 }
 
+/** The model folders of `dir`, sorted: hidden entries (.git, editors' files) are not models, and files beside the folders are ignored, as Triton does. */
+export async function modelFolders(dir: string): Promise<string[]> {
+  const found = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read the model repository ${dir}: ${err.code === 'ENOENT' ? 'no such directory' : err.message}`);
+  });
+  return found.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+}
+
 interface Entry<T> {
   state: ModelState;
   reason: string;
@@ -81,14 +89,9 @@ export class ModelRepository<T> {
 
   /** Every model folder of `dir`, each loaded or listed with the reason it is not. */
   static async open<T>(dir: string, loader: ModelLoader<T>, control: boolean): Promise<ModelRepository<T>> {
-    const found = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(`cannot read the model repository ${dir}: ${err.code === 'ENOENT' ? 'no such directory' : err.message}`);
-    });
     const repository = new ModelRepository(resolve(dir), loader, control);
-    // Hidden entries (.git, editors' files) are not models; files beside the folders are ignored as Triton does.
-    const folders = found.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
     // One at a time: loads are CPU-bound, and LibTorch loads on its one inference thread anyway.
-    for (const name of folders) await repository.#load(name);
+    for (const name of await modelFolders(dir)) await repository.#load(name);
     return repository;
   }
 
