@@ -2,10 +2,10 @@
 // this decides whose batch runs next. A forward occupies as many CPUs as its backend's intra-op
 // threads (LibTorch's pool is process-wide, an ONNX Runtime lane owns its session's threads), and
 // forwards start only while they fit in the CPU budget, so two models never oversubscribe the
-// cores by running 2 × threads at once. Models take turns round-robin: when a forward ends, the
-// next model in the ring with a batch due goes first; if its forward does not fit yet, the turn
-// waits for room rather than passing to a cheaper model, so a 2-thread LibTorch model is not
-// starved by a stream of 1-thread ONNX forwards. docs/models.md has the design and its benchmark.
+// cores by running 2 × threads at once. Models take turns round-robin: a turn starts as many of
+// the model's due batches as fit, then the next model in the ring with a batch due goes; if its
+// forward does not fit yet, the turn waits for room rather than passing to a cheaper model, so a
+// 2-thread LibTorch model is not starved by a stream of 1-thread ONNX forwards. docs/models.md has the design and its benchmark.
 import { availableCpus } from '../cpus.js';
 
 /** A model's batching queue as the scheduler sees it. */
@@ -67,7 +67,10 @@ export class ForwardScheduler {
       const cost = Math.min(queue.cost, this.budget);
       if (this.#busy > 0 && this.#busy + cost > this.budget) return; // its turn holds until room frees
       this.#busy += cost;
-      this.#turn = (at + 1) % this.#queues.length;
+      // A turn takes as many of the model's due batches as fit (an ONNX model fills its lanes, as
+      // one LibTorch forward fills the CPUs), then passes.
+      const more = queue.ready() && this.#busy + cost <= this.budget;
+      this.#turn = more ? at : (at + 1) % this.#queues.length;
       looked = 0;
       void queue.runNext().finally(() => {
         this.#busy -= cost;
