@@ -3,7 +3,8 @@
 // ONNX) served at once beside broken folders, each model's answers checked against PyTorch's;
 // then load/unload with --enable-model-control, and two busy models taking turns.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -354,5 +355,25 @@ describe('model control (--enable-model-control) and two busy models', () => {
 
     assert.deepEqual(await load('mobilenet'), { status: 200, json: {} });
     assert.equal((await predict(base, 'model=mobilenet&top=1', brambling)).json.results[0].predictions[0].label, 'brambling');
+  });
+});
+
+describe('serve --model-repository: bad command lines', () => {
+  it('refuses flags that do not go together, a missing directory and an unknown default, naming them', () => {
+    const repository = join(scratch, 'one-broken');
+    folder(repository, 'broken', { 'labels.txt': LABELS });
+    const cases: [string[], string][] = [
+      [['--model-repository', repository, '--model', join(MODEL_DIR, 'traced_model.pt')], '--model does not go with --model-repository: each folder has its model, labels.txt and config.json, and its name'],
+      [['--model-repository', repository, '--model-name', 'x'], '--model-name does not go with --model-repository'],
+      [['--default-model', 'a'], '--default-model needs --model-repository'],
+      [['--enable-model-control'], '--enable-model-control needs --model-repository'],
+      [['--model-repository', join(scratch, 'absent')], `cannot read the model repository ${join(scratch, 'absent')}: no such directory`],
+      [['--model-repository', repository, '--default-model', 'nope'], `--default-model nope: the repository ${repository} has no such folder (it has broken)`],
+    ];
+    for (const [args, message] of cases) {
+      const run = spawnSync(process.execPath, [packagePath('dist', 'cli.js'), 'serve', '--port', '0', ...args], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(run.status, 1, args.join(' '));
+      assert.ok(run.stderr.includes(`error: ${message}`), `${args.join(' ')}: ${run.stderr}`);
+    }
   });
 });

@@ -58,10 +58,11 @@ export async function handler(argv: Args): Promise<void> {
     }
   }
   const threading = (backend: BackendName) => engineSettings(backend, options, argv);
+  const single = threading(await backendOf(options.model, options.backend));
   const settings = {
     ...options,
-    ...threading(await backendOf(options.model, options.backend)),
-    ...(repository !== undefined && argv.decodeWorkers === undefined ? { decodeWorkers: await repositoryDecodeWorkers(repository) } : {}),
+    // A repository's threads and lanes are each model's, by its backend.
+    ...(repository === undefined ? single : { decodeWorkers: argv.decodeWorkers ?? (await repositoryDecodeWorkers(repository)) }),
     modelRepository: repository,
     defaultModel: argv.defaultModel,
     enableModelControl: argv.enableModelControl || undefined,
@@ -83,7 +84,7 @@ export async function handler(argv: Args): Promise<void> {
   }
 
   const source: ModelSource = repository === undefined
-    ? await Classifier.create({ ...options, threads: settings.threads, lanes: settings.lanes })
+    ? await Classifier.create({ ...options, threads: single.threads, lanes: single.lanes })
     : { repository, classifier: options, threading, defaultModel: argv.defaultModel, modelControl: argv.enableModelControl };
   const app = await createServer(source, { ...settings, ...access, logger: { level: argv.logLevel } });
   if (repository !== undefined) {
