@@ -33,22 +33,24 @@ export class Labels {
     if (scores.length !== this.names.length) {
       throw new RangeError(`the model gives ${scores.length} classes but the labels file names ${this.names.length}`);
     }
-    const probability = output === 'probabilities' ? (index: number) => scores[index] : softmax(scores);
+    const probabilities = probabilitiesOf(scores, output);
     return best(scores, Math.max(1, Math.min(k, scores.length))).map((index) => ({
       label: this.names[index],
       index,
-      probability: probability(index),
+      probability: probabilities[index],
     }));
   }
 }
 
-/** The softmax of `logits` at an index. */
-function softmax(logits: Float32Array): (index: number) => number {
+/** A model's output row as probabilities: the softmax of logits, or the row itself when the model gives probabilities. */
+export function probabilitiesOf(scores: Float32Array, output: ModelOutput): Float32Array | Float64Array {
+  if (output === 'probabilities') return scores;
   let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
-  return (index) => Math.exp(logits[index] - max) / sum;
+  for (const v of scores) max = Math.max(max, v);
+  const out = Float64Array.from(scores, (v) => Math.exp(v - max));
+  const sum = out.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < out.length; i++) out[i] /= sum;
+  return out;
 }
 
 /**

@@ -45,9 +45,10 @@ const ACCEPTED = (what: string) =>
   new RegExp(`^${what}: send a photo as image/\\*, application/octet-stream, multipart/form-data or JSON \\{"image": "<base64>"\\}$`);
 const MULTIPART = { 'content-type': 'multipart/form-data; boundary=b' };
 
+/** A metric of the served model (labelled model="mobilenet_v2"). */
 async function metric(name: string): Promise<number> {
   const text = await (await fetch(url('/metrics'))).text();
-  return Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))![1]);
+  return Number(text.match(new RegExp(`^${name}\\{model="mobilenet_v2"\\} (\\S+)$`, 'm'))![1]);
 }
 
 describe('POST /v1/predict', () => {
@@ -158,7 +159,7 @@ describe('POST /v1/predict', () => {
     });
     assert.ok(together.some(({ json }) => json.timings.batch_size > 1));
     const metrics = await (await fetch(url('/metrics'))).text();
-    const bucket = (le: string) => Number(metrics.match(new RegExp(`inference_batch_size_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\d+)`))![1]);
+    const bucket = (le: string) => Number(metrics.match(new RegExp(`inference_batch_size_bucket\\{le="${le.replace('+', '\\+')}",model="mobilenet_v2"\\} (\\d+)`))![1]);
     assert.ok(bucket('+Inf') > bucket('1'), 'some forwards ran more than one image');
   });
 });
@@ -212,7 +213,7 @@ describe('Open Inference Protocol v2', () => {
     }
     assert.deepEqual(await get('/v2/models/mobilenet_v2/ready'), { status: 200, json: { name: 'mobilenet_v2', ready: true } });
     assert.deepEqual(await get('/v2/models/mobilenet_v2/versions/1/ready'), { status: 200, json: { name: 'mobilenet_v2', ready: true } });
-    assert.deepEqual(await get('/v2/models/resnet50'), { status: 404, json: { error: "unknown model 'resnet50' (this server has 'mobilenet_v2')" } });
+    assert.deepEqual(await get('/v2/models/resnet50'), { status: 404, json: { error: "unknown model 'resnet50'; this server has 'mobilenet_v2'", models: ['mobilenet_v2'] } });
     assert.equal((await get('/v2/models/mobilenet_v2/versions/7')).status, 404);
   });
 
@@ -352,7 +353,10 @@ describe('operations endpoints', () => {
       'inference_duration_seconds', 'image_decode_duration_seconds', 'model_info']) {
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
-    assert.match(text, /http_requests_total\{route="\/v1\/predict",method="POST",status="415"\} \d+/);
+    // A 415 is refused before any model is chosen; a 200 counts for its model.
+    assert.match(text, /http_requests_total\{route="\/v1\/predict",method="POST",status="415",model=""\} \d+/);
+    assert.match(text, /http_requests_total\{route="\/v1\/predict",method="POST",status="200",model="mobilenet_v2"\} \d+/);
+    assert.match(text, /inference_duration_seconds_count\{model="mobilenet_v2"\} \d+/);
     assert.match(text, /model_info\{name="mobilenet_v2",version="1",backend="torchscript",decoder="sharp"/);
   });
 

@@ -45,7 +45,7 @@ export function engineOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('threads', { type: 'number', describe: 'Intra-op threads of each forward (default: the CPUs available ÷ lanes)' })
     .option('lanes', { type: 'number', describe: 'Forwards at once, each on its own thread(s) (default: the CPUs available; LibTorch runs 1)' })
-    .option('decode-workers', { type: 'number', describe: 'Decoder worker threads (default: the CPUs available)' });
+    .option('decode-workers', { type: 'number', describe: 'Decoder worker threads (default: the CPUs available; serve --model-repository: of each model, the CPUs over the folders, at least 1)' });
 }
 
 export interface EngineSettings {
@@ -54,12 +54,15 @@ export interface EngineSettings {
   decodeWorkers: number;
 }
 
-/** Threads, lanes and decoder workers, each given or derived from the CPUs this process may use. */
-export function engineSettings(options: ClassifierOptions, argv: { lanes?: number; decodeWorkers?: number }): EngineSettings {
+/**
+ * Threads, lanes and decoder workers for a model that runs on `backend` (backendOf: a folder's
+ * model file decides), each given or derived from the CPUs this process may use.
+ */
+export function engineSettings(backend: BackendName, options: ClassifierOptions, argv: { lanes?: number; decodeWorkers?: number }): EngineSettings {
   for (const [flag, value] of [['lanes', argv.lanes], ['decode-workers', argv.decodeWorkers]] as const) {
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new Error(`--${flag} must be an integer ≥ 1, got ${value}`);
   }
   const cpus = availableCpus();
-  const lanes = options.backend === 'onnx' ? (argv.lanes ?? cpus) : 1;
+  const lanes = backend === 'onnx' ? (argv.lanes ?? cpus) : 1;
   return { threads: options.threads ?? Math.max(1, Math.floor(cpus / lanes)), lanes, decodeWorkers: argv.decodeWorkers ?? cpus };
 }

@@ -1,7 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
+import type { BackendName } from '../backend.js';
 import { Classifier } from '../classifier.js';
+import { availableCpus } from '../cpus.js';
+import { backendOf } from '../model/load.js';
+import { modelFolders } from '../model/repository.js';
 import { createServer } from '../server/app.js';
+import type { ModelSource } from '../server/models.js';
 import { DECODER_NAMES, type DecoderName } from '../image/types.js';
 import { classifierOptions, engineOptions, engineSettings, modelOptions } from './options.js';
 
@@ -16,8 +21,11 @@ export function builder(yargs: Argv) {
     .option('decoder', { choices: DECODER_NAMES, default: 'sharp' as DecoderName, describe: 'Image decoder' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 in a container)' })
     .option('port', { type: 'number', default: 8080, describe: 'Port to listen on (0: any free port)' })
-    .option('model-name', { type: 'string', describe: 'Model name in v2 URLs (default: model file name without extension)' })
-    .option('model-version', { type: 'string', default: '1', describe: 'Model version reported and accepted in v2 URLs' })
+    .option('model-repository', { type: 'string', describe: 'Serve every model folder of DIR, each by its folder name (instead of --model)' })
+    .option('default-model', { type: 'string', describe: 'With --model-repository: the model of requests that name none (default: the only model)' })
+    .option('enable-model-control', { type: 'boolean', default: false, describe: 'With --model-repository: allow POST /v2/repository/models/{name}/load|unload (folders of DIR only, by name)' })
+    .option('model-name', { type: 'string', describe: 'Model name in URLs and answers (default: the folder\'s or model file\'s name)' })
+    .option('model-version', { type: 'string', describe: 'Model version reported and accepted in v2 URLs (default: the config\'s version, "1")' })
     .option('max-batch', { type: 'number', default: 4, describe: 'Images per forward across concurrent requests (1: no batching)' })
     .option('max-delay-ms', { type: 'number', default: 0, describe: 'How long an image may wait at an idle lane for a batch to fill (0: never; under load batches fill while lanes are busy)' })
     .option('max-queue', { type: 'number', default: 256, describe: 'Images accepted and unanswered before new requests get 503' })
@@ -28,6 +36,7 @@ export function builder(yargs: Argv) {
     .option('protect-metrics', { type: 'boolean', default: false, describe: 'GET /metrics needs the API key too' })
     .option('log-level', { choices: ['fatal', 'error', 'warn', 'info', 'debug'], default: 'info', describe: 'Server log level' })
     .example('$0 serve --decoder jimp --port 9000', 'serve on port 9000 with the pure-JS decoder')
+    .example('$0 serve --model-repository models/ --default-model resnet', 'serve every folder of models/, /v1/predict?model=NAME')
     .example('PYTORCH_INFER_MAX_BATCH=1 $0 serve', 'serve without batching');
 }
 
@@ -40,9 +49,23 @@ export async function handler(argv: Args): Promise<void> {
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new Error(`--${kebab(flag)} must be an integer ≥ ${min}, got ${value}`);
   }
   const options = classifierOptions(argv);
+  const repository = argv.modelRepository;
+  if (repository === undefined) {
+    for (const flag of ['defaultModel', 'enableModelControl'] as const) if (argv[flag]) throw new Error(`--${kebab(flag)} needs --model-repository`);
+  } else {
+    for (const flag of ['model', 'labels', 'modelName', 'modelVersion'] as const) {
+      if (argv[flag] !== undefined) throw new Error(`--${kebab(flag)} does not go with --model-repository: each folder has its model, labels.txt and config.json, and its name`);
+    }
+  }
+  const threading = (backend: BackendName) => engineSettings(backend, options, argv);
+  const single = threading(await backendOf(options.model, options.backend));
   const settings = {
     ...options,
-    ...engineSettings(options, argv),
+    // A repository's threads and lanes are each model's, by its backend.
+    ...(repository === undefined ? single : { decodeWorkers: argv.decodeWorkers ?? (await repositoryDecodeWorkers(repository)) }),
+    modelRepository: repository,
+    defaultModel: argv.defaultModel,
+    enableModelControl: argv.enableModelControl || undefined,
     host: argv.host,
     port: argv.port,
     modelName: argv.modelName,
@@ -60,8 +83,16 @@ export async function handler(argv: Args): Promise<void> {
     console.warn(`warning: serving on ${argv.host} without an API key: anyone who reaches this address can run inference (--api-key or PYTORCH_INFER_API_KEY)`);
   }
 
-  const classifier = await Classifier.create({ ...options, threads: settings.threads, lanes: settings.lanes });
-  const app = await createServer(classifier, { ...settings, ...access, logger: { level: argv.logLevel } });
+  const source: ModelSource = repository === undefined
+    ? await Classifier.create({ ...options, threads: single.threads, lanes: single.lanes })
+    : { repository, classifier: options, threading, defaultModel: argv.defaultModel, modelControl: argv.enableModelControl };
+  const app = await createServer(source, { ...settings, ...access, logger: { level: argv.logLevel } });
+  if (repository !== undefined) {
+    const index = await app.inject({ method: 'GET', url: '/v1/models' });
+    for (const m of index.json().models as { name: string; state: string; reason: string; backend?: string }[]) {
+      console.log(`model ${m.name}: ${m.state}${m.backend ? ` (${m.backend})` : ''}${m.reason ? `: ${m.reason}` : ''}`);
+    }
+  }
   const address = await app.listen({ host: argv.host, port: argv.port });
   console.log(`listening on ${address}`);
 
@@ -73,6 +104,16 @@ export async function handler(argv: Args): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * Decoder workers of each model of a repository: the CPUs shared out over its folders (at least 1
+ * each), so a repository runs as many decode threads as one model does. Measured: two busy models
+ * with 2 workers each cost 1.12× one model alone in CPU-ms per image, with 1 each 1.04×
+ * (docs/models.md).
+ */
+async function repositoryDecodeWorkers(dir: string): Promise<number> {
+  return Math.max(1, Math.floor(availableCpus() / Math.max(1, (await modelFolders(dir)).length)));
 }
 
 /** --api-key or the first line of --api-key-file; empty means none (an unset variable in compose gives ''). */

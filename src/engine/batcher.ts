@@ -1,9 +1,11 @@
 // Dynamic batching: rows from concurrent requests share one forward, and up to `lanes`
-// forwards run at once. A batch starts as soon as it is full, when a lane becomes free with
-// rows waiting, or max-delay after the first row arrived at an idle lane (0: at once, so a lone
-// request never waits; under load the rows that arrive during a forward make the next batch).
+// forwards run at once. A batch is due as soon as it is full, when rows wait while a forward of
+// this model runs, or max-delay after the first row arrived at an idle model (0: at once, so a
+// lone request never waits; under load the rows that arrive during a forward make the next
+// batch). The scheduler, shared by the models of a process, starts due batches in turn.
 import type { Tensor } from '../tensor.js';
 import { concat, split } from '../tensor.js';
+import { type ForwardQueue, ForwardScheduler } from './scheduler.js';
 
 export interface BatcherOptions {
   /** Rows per forward (already capped by the backend's own maxBatch). */
@@ -12,6 +14,8 @@ export interface BatcherOptions {
   maxDelayMs: number;
   /** Forwards at once (the backend's lanes). */
   lanes: number;
+  /** CPUs one forward keeps busy (the backend's intra-op threads), for the scheduler's budget. */
+  cost: number;
 }
 
 /** One image's share of a forward. */
@@ -37,62 +41,86 @@ interface Job {
   reject(err: Error): void;
 }
 
-export class Batcher {
+export class Batcher implements ForwardQueue {
   readonly #queue: Job[] = [];
   #timer: NodeJS.Timeout | undefined;
-  readonly #running = new Set<Promise<void>>();
+  /** Its rows have waited long enough: the timer fired, or they arrived while a forward ran. */
+  #due = false;
+  #running = 0;
+  #idle: (() => void)[] = [];
   /**
    * Buffers batches are stacked into, one per running forward and reused: a new one per batch
    * (600 KB a row) was garbage the main thread collected. A forward holds its buffer until it ends.
    */
   readonly #buffers: Float32Array[] = [];
 
+  /** `scheduler`: shared with the other models of the process; default one of its own. */
   constructor(
     private readonly forward: (batch: Tensor) => Promise<Tensor>,
     readonly options: BatcherOptions,
     private readonly observer?: BatchObserver,
-  ) {}
+    private readonly scheduler = new ForwardScheduler(),
+  ) {
+    scheduler.add(this);
+  }
 
   get depth(): number {
     return this.#queue.length;
   }
 
-  /** Queues rows [1, 3, 224, 224] and resolves each with its logits. */
+  get cost(): number {
+    return this.options.cost;
+  }
+
+  get lanes(): number {
+    return this.options.lanes;
+  }
+
+  /** Queues rows [1, ...inputShape] and resolves each with its logits. */
   submit(rows: readonly Tensor[]): Promise<RowResult>[] {
     const results = rows.map(
       (row) => new Promise<RowResult>((resolve, reject) => this.#queue.push({ row, enqueued: performance.now(), resolve, reject })),
     );
     this.observer?.queueDepth(this.#queue.length);
-    this.#schedule();
+    // A busy model's rows go with its next forward; an idle one's wait up to max-delay for company.
+    if (this.#running > 0 || this.#queue.length >= this.options.maxBatch || this.options.maxDelayMs <= 0) this.#due = true;
+    else this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.#due = true;
+      this.scheduler.poke();
+    }, this.options.maxDelayMs);
+    this.scheduler.poke();
     return results;
   }
 
-  /** Resolves once every queued row has run. */
+  /** Resolves once every queued row has run; the batcher then leaves its scheduler. */
   async drain(): Promise<void> {
-    while (this.#running.size || this.#queue.length) {
-      if (this.#queue.length) this.#start();
-      await Promise.race(this.#running);
+    if (this.#queue.length || this.#running) {
+      this.#due = true;
+      const idle = new Promise<void>((resolve) => this.#idle.push(resolve));
+      this.scheduler.poke();
+      await idle;
     }
+    this.scheduler.remove(this);
   }
 
-  #schedule(): void {
-    if (this.#running.size >= this.options.lanes) return; // a lane that frees up takes the queue
-    if (this.#queue.length >= this.options.maxBatch || this.options.maxDelayMs <= 0) this.#start();
-    else this.#timer ??= setTimeout(() => this.#start(), this.options.maxDelayMs);
+  ready(): boolean {
+    return this.#queue.length > 0 && this.#running < this.options.lanes && (this.#due || this.#queue.length >= this.options.maxBatch);
   }
 
-  #start(): void {
+  async runNext(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    while (this.#queue.length && this.#running.size < this.options.lanes) {
-      const jobs = this.#queue.splice(0, this.options.maxBatch);
-      this.observer?.queueDepth(this.#queue.length);
-      const running: Promise<void> = this.#run(jobs).finally(() => {
-        this.#running.delete(running);
-        // Rows that arrived during the forward have waited long enough: run them now.
-        if (this.#queue.length) this.#start();
-      });
-      this.#running.add(running);
+    const jobs = this.#queue.splice(0, this.options.maxBatch);
+    this.observer?.queueDepth(this.#queue.length);
+    this.#running++;
+    try {
+      await this.#run(jobs);
+    } finally {
+      this.#running--;
+      // Rows that arrived during the forward have waited long enough: they go next.
+      this.#due = this.#queue.length > 0;
+      if (!this.#queue.length && !this.#running) for (const resolve of this.#idle.splice(0)) resolve();
     }
   }
 

@@ -6,6 +6,7 @@ import { packagePath } from '../paths.js';
 import type { Tensor } from '../tensor.js';
 import { type BatchObserver, Batcher, type RowResult } from './batcher.js';
 import { type DecodedImage, DecodePool } from './decode-pool.js';
+import type { ForwardScheduler } from './scheduler.js';
 
 export interface EngineOptions {
   /** Rows per forward; the backend's own maxBatch caps it. 1 turns batching off. */
@@ -16,6 +17,8 @@ export interface EngineOptions {
   decodeWorkers: number;
   /** A request not answered by then gets 503; its rows still run (they cannot be recalled from a batch). None: no limit. */
   timeoutMs?: number;
+  /** Shared by the engines of one process, so their models take turns on the CPUs; default one of its own. */
+  scheduler?: ForwardScheduler;
 }
 
 /** Told what the engine does (the service's metrics); `predict` watches nothing. */
@@ -52,6 +55,9 @@ export class Engine {
   readonly #pool: DecodePool;
   readonly #batcher: Batcher;
   #inFlight = 0;
+  #closing = false;
+  /** Resolved when the last accepted request is done, once closing. */
+  #settled: (() => void) | undefined;
 
   constructor(
     readonly classifier: Classifier,
@@ -64,7 +70,8 @@ export class Engine {
       maxBatch: Math.min(options.maxBatch, backend.maxBatch),
       maxDelayMs: options.maxDelayMs,
       lanes: backend.lanes,
-    }, observer);
+      cost: backend.threads,
+    }, observer, options.scheduler);
   }
 
   /**
@@ -109,8 +116,10 @@ export class Engine {
     return this.#admit(rows.length, () => this.#infer(rows, 0));
   }
 
-  /** Finishes all accepted work, then stops the workers and the backend. */
+  /** Refuses new work, finishes all accepted work (decoding included), then stops the workers and the backend. */
   async close(): Promise<void> {
+    this.#closing = true;
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#settled = resolve));
     await this.#batcher.drain();
     await this.#pool.close();
     await this.classifier.close();
@@ -135,6 +144,7 @@ export class Engine {
   }
 
   async #admit<T>(images: number, work: () => Promise<T>): Promise<T> {
+    if (this.#closing) throw new OverloadedError(`model ${this.classifier.model.name} is closing: not taking new requests`);
     if (images > this.options.maxQueue) {
       throw new TooManyImagesError(`${images} images in one request; at most ${this.options.maxQueue} (--max-queue)`);
     }
@@ -142,7 +152,10 @@ export class Engine {
       throw new OverloadedError(`too busy: ${this.#inFlight} images in hand, limit ${this.options.maxQueue}`);
     }
     this.#inFlight += images;
-    const done = work().finally(() => (this.#inFlight -= images));
+    const done = work().finally(() => {
+      this.#inFlight -= images;
+      if (this.#inFlight === 0) this.#settled?.();
+    });
     const { timeoutMs } = this.options;
     if (timeoutMs === undefined) return done;
     let timer: NodeJS.Timeout | undefined;

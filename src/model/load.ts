@@ -31,9 +31,8 @@ export interface FolderOptions extends Omit<BackendOptions, 'model' | 'config'> 
  * of torch.jit.save) applies, else the defaults.
  */
 export async function loadModelFolder(dir: string, options: FolderOptions = {}): Promise<LoadedModel> {
-  const present = async (file: string) => (await stat(join(dir, file)).catch(() => undefined))?.isFile() ?? false;
-  const backend =
-    options.backend ?? (await present(MODEL_FILES.torchscript) ? 'torchscript' : await present(MODEL_FILES.onnx) ? 'onnx' : undefined);
+  const present = (file: string) => isFile(join(dir, file));
+  const backend = options.backend ?? (await folderBackend(dir));
   if (backend === undefined) throw new Error(`model folder ${dir} has no ${MODEL_FILES.torchscript} or ${MODEL_FILES.onnx}`);
   const model = join(dir, MODEL_FILES[backend]);
   if (!(await present(MODEL_FILES[backend]))) throw new Error(`model folder ${dir} has no ${MODEL_FILES[backend]} (for the ${backend} backend)`);
@@ -41,6 +40,26 @@ export async function loadModelFolder(dir: string, options: FolderOptions = {}):
   const config = (await present(CONFIG_FILE)) ? parseConfig(await readFile(configPath, 'utf8'), configPath) : undefined;
   const labels = await Labels.load(join(dir, LABELS_FILE));
   return start(basename(dir), backend, labels, join(dir, LABELS_FILE), { ...options, model, config });
+}
+
+const isFile = async (path: string) => (await stat(path).catch(() => undefined))?.isFile() ?? false;
+
+/** The model file a folder has, model.pt first; undefined if neither. */
+async function folderBackend(dir: string): Promise<BackendName | undefined> {
+  for (const backend of ['torchscript', 'onnx'] as const) {
+    if (await isFile(join(dir, MODEL_FILES[backend]))) return backend;
+  }
+  return undefined;
+}
+
+/**
+ * The backend a model runs on: `backend` if given, else a folder's model file (model.pt first),
+ * else torchscript. Thread and lane counts depend on it, so they are chosen before the load.
+ */
+export async function backendOf(path: string | undefined, backend?: BackendName): Promise<BackendName> {
+  if (backend !== undefined || path === undefined) return backend ?? 'torchscript';
+  const folder = (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+  return (folder ? await folderBackend(path) : undefined) ?? 'torchscript';
 }
 
 /**

@@ -1,24 +1,22 @@
 // The HTTP service: fastify with the v1 and v2 routes, metrics, OpenAPI and the web page,
-// over one Engine. createServer gives a ready-to-listen instance; close() drains it.
+// over one model or a repository of them, each with its engine. createServer gives a
+// ready-to-listen instance; close() drains it.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { existsSync } from 'node:fs';
-import type { Classifier } from '../classifier.js';
 import { packagePath } from '../paths.js';
-import type { ServiceContext } from './context.js';
-import { Engine, type EngineOptions, OverloadedError } from '../engine/engine.js';
+import { OverloadedError } from '../engine/engine.js';
 import { type AccessOptions, installAccessControl } from './access.js';
 import { installErrorHandler } from './errors.js';
 import { Metrics } from './metrics.js';
+import { type ModelSource, type ModelsOptions, openModels } from './models.js';
 import { pageRoutes } from './routes/page.js';
+import { repositoryRoutes } from './routes/repository.js';
 import { v1Routes } from './routes/v1.js';
 import { v2Routes } from './routes/v2.js';
 
-export interface ServerOptions extends EngineOptions, AccessOptions {
-  /** Name in v2 URLs and answers; default: the model file's name without extension. */
-  modelName?: string;
-  modelVersion: string;
+export interface ServerOptions extends ModelsOptions, AccessOptions {
   /** Largest request body in bytes (413 beyond). */
   maxBody: number;
   /** The service always has one: a request not answered by then gets 503, a body not received 408. */
@@ -27,26 +25,15 @@ export interface ServerOptions extends EngineOptions, AccessOptions {
 }
 
 /**
- * Builds the service around a loaded classifier (Classifier.create has warmed the model up)
- * and warms the decoder workers; readiness is true from then until close() starts.
- * The server owns the classifier from here on: close() closes it.
+ * Builds the service around a loaded classifier (Classifier.create has warmed the model up) or
+ * the folders of a model repository, and warms the decoder workers; readiness is true from then
+ * until close() starts, while any model serves. The server owns the models from here on:
+ * close() closes them.
  */
-export async function createServer(classifier: Classifier, options: ServerOptions): Promise<FastifyInstance> {
-  const { backend } = classifier;
-  const model = {
-    name: options.modelName ?? classifier.model.name,
-    version: options.modelVersion,
-    backend: backend.name,
-    decoder: classifier.decoder,
-    threads: backend.threads,
-    maxBatch: Math.min(options.maxBatch, backend.maxBatch),
-  };
-  const metrics = new Metrics(model);
-  const engine = new Engine(classifier, options, metrics);
-  await engine.warmUp();
-
+export async function createServer(source: ModelSource, options: ServerOptions): Promise<FastifyInstance> {
+  const metrics = new Metrics();
   let closing = false;
-  const context: ServiceContext = { engine, metrics, model, labels: classifier.labels, isReady: () => !closing };
+  const context = await openModels(source, options, metrics, () => closing);
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -59,10 +46,12 @@ export async function createServer(classifier: Classifier, options: ServerOption
   installErrorHandler(app);
   installAccessControl(app, options);
 
+  app.decorateRequest('modelName', '');
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.requests.inc({ route, method: request.method, status: reply.statusCode });
-    metrics.requestSeconds.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    const { method, modelName: model } = request;
+    metrics.requests.inc({ route, method, status: reply.statusCode, model });
+    metrics.requestSeconds.observe({ route, method, model }, reply.elapsedTime / 1000);
   });
   // New requests get 503 while closing; in-flight ones finish, then the engine drains.
   app.addHook('preClose', async () => {
@@ -76,11 +65,11 @@ export async function createServer(classifier: Classifier, options: ServerOption
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
-  app.addHook('onClose', async () => engine.close());
+  app.addHook('onClose', async () => context.models.close());
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'pytorch-infer', description: 'ImageNet object recognition on photos', version: '1' },
+      info: { title: 'pytorch-infer', description: 'Image classification on photos with TorchScript and ONNX models', version: '1' },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', baseDir: bundledSwaggerUi() });
@@ -91,6 +80,7 @@ export async function createServer(classifier: Classifier, options: ServerOption
   await app.register(pageRoutes);
   await app.register(v1Routes, { context, maxBody: options.maxBody });
   await app.register(v2Routes, { context });
+  await app.register(repositoryRoutes, { context });
   await app.ready();
   return app;
 }

@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ImageError } from '../image/errors.js';
 import { OverloadedError, TooManyImagesError } from '../engine/engine.js';
+import { ModelControlError, ModelNotFoundError, ModelNotReadyError } from '../model/repository.js';
 
 /** A client mistake the route detected itself (bad shape, unknown model, no file…). */
 export class HttpError extends Error {
@@ -25,6 +26,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof ImageError) return reply.code(400).send({ error: err.message, code: err.code });
     if (err instanceof OverloadedError) return reply.code(503).header('retry-after', RETRY_AFTER).send({ error: err.message });
     if (err instanceof TooManyImagesError) return reply.code(413).send({ error: err.message });
+    if (err instanceof ModelNotFoundError) return reply.code(404).send({ error: err.message, models: err.known });
+    // Not ready is not overload: a broken folder stays so until fixed, so no Retry-After.
+    if (err instanceof ModelNotReadyError) return reply.code(503).send({ error: err.message });
+    if (err instanceof ModelControlError) return reply.code(err.statusCode).send({ error: err.message });
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({ error: `the body is larger than the ${request.routeOptions.bodyLimit}-byte limit` });
     }

@@ -1,4 +1,5 @@
-// GET /: a self-contained page (no external resources) to try the model on a photo.
+// GET /: a self-contained page (no external resources) to try the models on a photo: a selector
+// lists the models of GET /v1/models that serve, the default one first chosen.
 import type { FastifyInstance } from 'fastify';
 
 const PAGE = `<!doctype html>
@@ -17,10 +18,12 @@ const PAGE = `<!doctype html>
   .bar { height: 1rem; background: #06c; border-radius: 3px; }
   .pct { text-align: right; font-variant-numeric: tabular-nums; }
   #status { color: #666; }
+  #chooser { margin: 0 0 1rem; }
 </style>
 </head>
 <body>
 <h1>What is in the photo?</h1>
+<p id="chooser"><label for="model">Model</label> <select id="model"></select></p>
 <label id="drop">Choose a photo or drop it here
   <input id="file" type="file" accept="image/*" hidden>
 </label>
@@ -32,14 +35,35 @@ const PAGE = `<!doctype html>
 const $ = (id) => document.getElementById(id);
 const drop = $('drop');
 
+async function listModels() {
+  try {
+    const answer = await (await fetch('/v1/models')).json();
+    const ready = answer.models.filter((m) => m.ready);
+    $('model').replaceChildren(...ready.map((m) => {
+      const option = document.createElement('option');
+      option.value = m.name;
+      option.textContent = m.name + ' · ' + m.classes + ' classes · ' + m.input_size.join('×');
+      option.selected = m.name === answer.default;
+      return option;
+    }));
+  } catch (err) {
+    $('error').textContent = 'Error: cannot list the models: ' + err.message;
+  }
+}
+listModels();
+
+let chosen;
+
 async function classify(file) {
+  chosen = file;
   $('error').textContent = '';
   $('results').replaceChildren();
   $('preview').src = URL.createObjectURL(file);
   $('preview').hidden = false;
   $('status').textContent = 'Classifying ' + file.name + '…';
   try {
-    const response = await fetch('/v1/predict?top=5', {
+    const model = $('model').value;
+    const response = await fetch('/v1/predict?top=5' + (model ? '&model=' + encodeURIComponent(model) : ''), {
       method: 'POST',
       headers: { 'content-type': file.type || 'application/octet-stream' },
       body: file,
@@ -73,6 +97,7 @@ function show(predictions) {
 }
 
 $('file').addEventListener('change', (e) => e.target.files[0] && classify(e.target.files[0]));
+$('model').addEventListener('change', () => chosen && classify(chosen));
 drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => {

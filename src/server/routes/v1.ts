@@ -1,4 +1,5 @@
-// POST /v1/predict: photos in (raw bytes, multipart files, or JSON base64), top-k classes out.
+// POST /v1/predict: photos in (raw bytes, multipart files, or JSON base64), top-k classes out,
+// from the model ?model= names (default: --default-model, or the only one). GET /v1/models lists them.
 import multipart from '@fastify/multipart';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.js';
@@ -21,15 +22,19 @@ const prediction = {
 };
 
 const schema = {
-  summary: 'Top-k ImageNet classes of one or more photos',
+  summary: 'Top-k classes of one or more photos, from one of the models',
+  tags: ['v1'],
   description:
     'Body: the raw bytes of one photo (image/jpeg, image/png, image/gif, image/bmp, image/tiff, image/webp, ' +
-    'application/octet-stream), multipart/form-data with one or more files, or JSON {"image": "<base64>"}.',
-  tags: ['v1'],
+    'application/octet-stream), multipart/form-data with one or more files, or JSON {"image": "<base64>"}. ' +
+    'Probabilities are the softmax of the logits, or the model\'s own output when its config says it gives probabilities.',
   consumes: ['image/jpeg', 'image/png', 'image/webp', 'application/octet-stream', 'multipart/form-data', 'application/json'],
   querystring: {
     type: 'object',
-    properties: { top: { type: 'integer', minimum: 1, maximum: 1000, default: 5, description: 'Classes per photo' } },
+    properties: {
+      top: { type: 'integer', minimum: 1, maximum: 1000, default: 5, description: 'Classes per photo (at most the model\'s classes)' },
+      model: { type: 'string', description: 'A model of GET /v1/models; default: --default-model, or the only model' },
+    },
   },
   body: {
     content: {
@@ -75,7 +80,7 @@ export async function v1Routes(app: FastifyInstance, { context, maxBody }: Optio
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(/^(image\/|application\/octet-stream)/, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  const maxFiles = context.engine.options.maxQueue;
+  const maxFiles = context.maxQueue;
   await app.register(multipart, { limits: { fileSize: maxBody, files: maxFiles } });
 
   // The schema alone lets ajv coerce {"image": 5} into the string "5"; a photo is never a number.
@@ -85,17 +90,64 @@ export async function v1Routes(app: FastifyInstance, { context, maxBody }: Optio
     }
   };
 
-  app.post<{ Querystring: { top: number } }>('/v1/predict', { schema, preValidation }, async (request, reply) => {
+  app.post<{ Querystring: { top: number; model?: string } }>('/v1/predict', { schema, preValidation }, async (request, reply) => {
+    // The model first: an unknown one is a 404 before any photo is decoded.
+    const model = context.model(request.query.model);
+    request.modelName = model.name;
     const photos = await readPhotos(request, maxBody, maxFiles);
-    const { logits, timings } = await context.engine.classify(photos.map((p) => p.bytes));
+    const { logits, timings } = await model.engine.classify(photos.map((p) => p.bytes));
+    const { labels, config } = model.classifier;
     const results = photos.map(({ filename }, i) => ({
       filename,
-      predictions: context.labels.topK(logits[i], request.query.top),
+      predictions: labels.topK(logits[i], request.query.top, config.output),
     }));
-    const { name, version } = context.model;
-    return { model: { name, version }, results, timings: { ...timings, total_ms: Math.round(reply.elapsedTime * 100) / 100 } };
+    return { model: { name: model.name, version: model.version }, results, timings: { ...timings, total_ms: Math.round(reply.elapsedTime * 100) / 100 } };
   });
+
+  app.get('/v1/models', { schema: modelsSchema }, async () => ({
+    default: context.defaultModel ?? null,
+    models: context.models.index().map(({ name, version, state, reason }) => {
+      const loaded = context.models.loaded(name);
+      if (!loaded) return { name, ready: false, state, reason };
+      const { backend, labels, config } = loaded.classifier;
+      const [height, width] = config.preprocessing.inputSize;
+      return {
+        name, version, ready: state === 'READY', state, reason,
+        backend: backend.name, classes: labels.size, input_size: [height, width], output: config.output,
+      };
+    }),
+  }));
 }
+
+const modelsSchema = {
+  summary: 'The models this server knows, ready or not, and the default one',
+  tags: ['v1'],
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        default: { type: ['string', 'null'], description: 'The model of a predict request that names none' },
+        models: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              version: { type: 'string' },
+              ready: { type: 'boolean' },
+              state: { type: 'string', enum: ['READY', 'UNAVAILABLE', 'LOADING', 'UNLOADING'] },
+              reason: { type: 'string', description: 'Why it is not ready' },
+              backend: { type: 'string' },
+              classes: { type: 'integer' },
+              input_size: { type: 'array', items: { type: 'integer' }, description: '[height, width]' },
+              output: { type: 'string', enum: ['logits', 'probabilities'] },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
 
 async function readPhotos(request: FastifyRequest, maxBody: number, maxFiles: number): Promise<Photo[]> {
   if (request.isMultipart()) {

@@ -1,19 +1,21 @@
 // Open Inference Protocol v2 (KServe / Triton REST), with Triton's classification and
-// binary-data extensions. Inputs: "input" FP32 [N, 3, 224, 224] (preprocessed) or
-// "image" BYTES [N] (encoded photos); outputs: "logits" and "probabilities" FP32 [N, classes].
+// binary-data extensions, for each model by name. Inputs: "input" FP32 [N, 3, H, W]
+// (preprocessed, H × W from the model's config) or "image" BYTES [N] (encoded photos); outputs:
+// "logits" and "probabilities" FP32 [N, classes] ("probabilities" only, for a model that gives them).
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { packagePath } from '../../paths.js';
 import type { Tensor } from '../../tensor.js';
-import type { ServiceContext } from '../context.js';
+import { probabilitiesOf } from '../../labels.js';
+import { ModelNotFoundError } from '../../model/repository.js';
+import type { ServedModel, ServiceContext } from '../context.js';
 import { badRequest, HttpError } from '../errors.js';
 import {
   binaryInputs, elementCount, encodeResponse, HEADER_LENGTH, type InferInput, type InferOutput, type InferRequest,
   parseInferBody, readBytesElements, type RequestedOutput, writeBytesElements,
 } from '../v2-protocol.js';
 
-const OUTPUTS = ['logits', 'probabilities'] as const;
-type OutputName = (typeof OUTPUTS)[number];
+type OutputName = 'logits' | 'probabilities';
 
 /** Triton's platform names, for clients that show or check them. */
 const PLATFORMS: Record<string, string> = { torchscript: 'pytorch_libtorch', onnx: 'onnxruntime_onnx' };
@@ -38,8 +40,9 @@ const tensorSpec = {
 const inferSchema = {
   summary: 'Run the model (KServe/Triton v2), with the classification and binary-data extensions',
   description:
-    'One input: "input" FP32 [N, 3, 224, 224] (normalised RGB, NCHW) or "image" BYTES [N] (encoded photos, base64 in JSON). ' +
-    'Outputs "logits" and/or "probabilities"; parameters.classification = K gives "score:index:label" strings. ' +
+    'One input: "input" FP32 [N, 3, H, W] (normalised RGB, NCHW, H × W as the model metadata says) or "image" BYTES [N] ' +
+    '(encoded photos, base64 in JSON). Outputs "logits" and/or "probabilities" (a model that gives probabilities has only those); ' +
+    'parameters.classification = K gives "score:index:label" strings. ' +
     `Binary-data extension: send the JSON header, then raw input bytes, with the ${HEADER_LENGTH} header.`,
   tags,
   params: modelParams,
@@ -69,9 +72,25 @@ const inferSchema = {
   },
 } as const;
 
+/** What a model takes and gives, read from the model itself: its input size, output width and kind. */
+function metadataOf(model: ServedModel) {
+  const { backend, labels, config } = model.classifier;
+  return {
+    name: model.name,
+    versions: [model.version],
+    platform: PLATFORMS[backend.name] ?? backend.name,
+    inputs: [
+      { name: 'input', datatype: 'FP32', shape: [-1, ...backend.inputShape] },
+      { name: 'image', datatype: 'BYTES', shape: [-1] },
+    ],
+    outputs: outputsOf(config.output).map((name) => ({ name, datatype: 'FP32', shape: [-1, labels.size] })),
+  };
+}
+
+/** A model that gives probabilities has no logits to offer. */
+const outputsOf = (kind: OutputName): OutputName[] => (kind === 'logits' ? ['logits', 'probabilities'] : ['probabilities']);
+
 export async function v2Routes(app: FastifyInstance, { context }: { context: ServiceContext }): Promise<void> {
-  const { engine, labels, model } = context;
-  const { inputShape } = engine.classifier.backend;
 
   // tritonclient sends binary-data requests with no Content-Type at all: take every body as v2.
   app.removeAllContentTypeParsers();
@@ -83,29 +102,19 @@ export async function v2Routes(app: FastifyInstance, { context }: { context: Ser
     }
   });
 
-  const metadata = {
-    name: model.name,
-    versions: [model.version],
-    platform: PLATFORMS[model.backend] ?? model.backend,
-    inputs: [
-      { name: 'input', datatype: 'FP32', shape: [-1, ...inputShape] },
-      { name: 'image', datatype: 'BYTES', shape: [-1] },
-    ],
-    outputs: OUTPUTS.map((name) => ({ name, datatype: 'FP32', shape: [-1, labels.size] })),
-  };
-  const inputNames = metadata.inputs.map((i) => `'${i.name}' (${i.datatype})`).join(' or ');
-
-  /** The route's model must be ours; an unknown name or version is a 404. */
-  const checkModel = ({ model: name, version }: ModelParams) => {
-    if (name !== model.name) throw new HttpError(404, `unknown model '${name}' (this server has '${model.name}')`);
+  /** The route's model; an unknown name or version is a 404, a model that does not serve a 503. */
+  const modelOf = ({ model: name, version }: ModelParams, request: FastifyRequest): ServedModel => {
+    const model = context.models.get(name);
     if (version !== undefined && version !== model.version) {
       throw new HttpError(404, `unknown version '${version}' of model '${name}' (this server has '${model.version}')`);
     }
+    request.modelName = model.name;
+    return model;
   };
 
   app.get('/v2/health/live', { schema: { tags, summary: 'The process is up' } }, async () => ({ live: true }));
 
-  app.get('/v2/health/ready', { schema: { tags, summary: 'Model loaded and warmed up, not shutting down' } }, async (_req, reply) =>
+  app.get('/v2/health/ready', { schema: { tags, summary: 'A model loaded and warmed up (each model: /v2/models/{name}/ready), not shutting down' } }, async (_req, reply) =>
     readiness(reply, context.isReady()),
   );
 
@@ -116,18 +125,25 @@ export async function v2Routes(app: FastifyInstance, { context }: { context: Ser
   }));
 
   for (const prefix of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
-    app.get<{ Params: ModelParams }>(prefix, { schema: { tags, summary: 'Model metadata', params: modelParams } }, async (request) => {
-      checkModel(request.params);
-      return metadata;
-    });
+    app.get<{ Params: ModelParams }>(prefix, { schema: { tags, summary: 'Model metadata: its real input and output shapes', params: modelParams } }, async (request) =>
+      metadataOf(modelOf(request.params, request)),
+    );
 
     app.get<{ Params: ModelParams }>(`${prefix}/ready`, { schema: { tags, summary: 'Model readiness', params: modelParams } }, async (request, reply) => {
-      checkModel(request.params);
-      return readiness(reply, context.isReady(), model.name);
+      const { model: name } = request.params;
+      // Known but not serving (broken, loading, unloaded): not ready, with the reason; unknown: 404.
+      const entry = context.models.index().find((e) => e.name === name);
+      if (!entry) throw new ModelNotFoundError(name, context.models.names);
+      if (entry.state !== 'READY') return reply.code(503).send({ name, ready: false, reason: entry.reason || entry.state.toLowerCase() });
+      modelOf(request.params, request);
+      return readiness(reply, context.isReady(), name);
     });
 
     app.post<{ Params: ModelParams; Body: InferRequest }>(`${prefix}/infer`, { schema: inferSchema }, async (request, reply) => {
-      checkModel(request.params);
+      const model = modelOf(request.params, request);
+      const { engine } = model;
+      const metadata = metadataOf(model);
+      const inputNames = metadata.inputs.map((i) => `'${i.name}' (${i.datatype})`).join(' or ');
       const body = request.body;
       if (body.inputs.length !== 1) {
         throw badRequest(`expected exactly one input, "input" (FP32) or "image" (BYTES), got ${body.inputs.length}`);
@@ -138,11 +154,11 @@ export async function v2Routes(app: FastifyInstance, { context }: { context: Ser
       if (!spec) throw badRequest(`unknown input '${input.name}'; this model takes ${inputNames}`);
       if (input.datatype !== spec.datatype) throw badRequest(`input '${input.name}' has datatype ${input.datatype}; expected ${spec.datatype}`);
       const [raw] = binaryInputs(body);
-      const result = spec.datatype === 'FP32' ? await engine.forward(tensorRows(input, raw, inputShape)) : await engine.classify(images(input, raw));
+      const result = spec.datatype === 'FP32' ? await engine.forward(tensorRows(input, raw, engine.classifier.backend.inputShape)) : await engine.classify(images(input, raw));
 
       const binaries: Buffer[] = [];
-      const outputs = (body.outputs ?? OUTPUTS.map((name) => ({ name }))).map((requested) => {
-        const { header, binary } = output(requested, result.logits, body.parameters?.binary_data_output ?? false);
+      const outputs = (body.outputs ?? outputsOf(model.classifier.config.output).map((name) => ({ name }))).map((requested) => {
+        const { header, binary } = output(model, requested, result.logits, body.parameters?.binary_data_output ?? false);
         if (binary) binaries.push(binary);
         return header;
       });
@@ -163,12 +179,14 @@ export async function v2Routes(app: FastifyInstance, { context }: { context: Ser
   }
 
   /** One requested output: FP32 values, or "score:index:label" strings with classification. */
-  function output(requested: RequestedOutput, logits: Float32Array[], binaryDefault: boolean): { header: InferOutput; binary?: Buffer } {
+  function output(model: ServedModel, requested: RequestedOutput, logits: Float32Array[], binaryDefault: boolean): { header: InferOutput; binary?: Buffer } {
+    const { labels, config } = model.classifier;
     const name = requested.name as OutputName;
-    if (!OUTPUTS.includes(name)) throw badRequest(`unknown output '${requested.name}'; outputs are ${OUTPUTS.join(', ')}`);
+    const offered = outputsOf(config.output);
+    if (!offered.includes(name)) throw badRequest(`unknown output '${requested.name}'; model '${model.name}' has outputs ${offered.join(', ')}`);
     const k = requested.parameters?.classification;
     const binary = requested.parameters?.binary_data ?? binaryDefault;
-    const rows = name === 'logits' ? logits : logits.map(softmax);
+    const rows = name === 'logits' ? logits : logits.map((row) => Float32Array.from(probabilitiesOf(row, config.output)));
     if (k !== undefined) {
       if (!(Number.isInteger(k) && k >= 1)) throw badRequest(`output '${name}': classification must be a positive integer, got ${k}`);
       const strings = logits.flatMap((row, r) =>
@@ -239,10 +257,3 @@ function flatData(input: InferInput): unknown[] {
   return input.data.flat(Infinity);
 }
 
-function softmax(logits: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  const out = logits.map((v) => Math.exp(v - max));
-  const sum = out.reduce((a, b) => a + b, 0);
-  return out.map((v) => v / sum);
-}
