@@ -20,9 +20,6 @@ const decode = async ({ id, bytes, options, slot }: DecodeRequest): Promise<void
   }
 };
 
-// One image at a time: the CPU split counts a worker as one core, and the time measured is then
-// this image's decode alone, not also the wait behind the others sent to this worker.
-let previous = Promise.resolve();
-port.on('message', (request: DecodeRequest) => {
-  previous = previous.then(() => decode(request));
-});
+// The pool sends the next image only once this one is answered: the CPU split counts a worker as
+// one core, and a queue inside a worker could not be given to another while it is stuck.
+port.on('message', (request: DecodeRequest) => void decode(request));

@@ -5,7 +5,7 @@ import type { Classifier } from '../classifier.js';
 import { packagePath } from '../paths.js';
 import type { Tensor } from '../tensor.js';
 import { type BatchObserver, Batcher, type RowResult } from './batcher.js';
-import { type DecodedImage, DecodePool } from './decode-pool.js';
+import { DEFAULT_DECODE_DEADLINE_MS, type DecodedImage, DecodePool } from './decode-pool.js';
 
 export interface EngineOptions {
   /** Rows per forward; the backend's own maxBatch caps it. 1 turns batching off. */
@@ -14,6 +14,8 @@ export interface EngineOptions {
   /** Images accepted and not yet answered (decoding or waiting), beyond which requests get 503. */
   maxQueue: number;
   decodeWorkers: number;
+  /** A decode running longer is stopped and fails (422); default DEFAULT_DECODE_DEADLINE_MS. */
+  decodeTimeoutMs?: number;
   /** A request not answered by then gets 503; its rows still run (they cannot be recalled from a batch). None: no limit. */
   timeoutMs?: number;
 }
@@ -59,7 +61,8 @@ export class Engine {
     private readonly observer?: EngineObserver,
   ) {
     const { backend } = classifier;
-    this.#pool = new DecodePool(options.decodeWorkers, classifier.loading);
+    const deadlineMs = options.decodeTimeoutMs ?? DEFAULT_DECODE_DEADLINE_MS;
+    this.#pool = new DecodePool({ size: options.decodeWorkers, deadlineMs }, classifier.loading);
     this.#batcher = new Batcher((batch) => backend.forward(batch), {
       maxBatch: Math.min(options.maxBatch, backend.maxBatch),
       maxDelayMs: options.maxDelayMs,
@@ -90,7 +93,8 @@ export class Engine {
       const started = performance.now();
       // Every decode settles before a bad image fails the request, so the request's queue
       // slots are released only once the pool no longer works on any of its images.
-      const decoded = await Promise.allSettled(images.map((bytes) => this.#decode(bytes)));
+      const owner = {}; // this request's images take turns with other requests' in the pool
+      const decoded = await Promise.allSettled(images.map((bytes) => this.#decode(bytes, owner)));
       try {
         const rows = decoded.map((d) => {
           if (d.status === 'rejected') throw d.reason;
@@ -116,9 +120,9 @@ export class Engine {
     await this.classifier.close();
   }
 
-  #decode(bytes: Uint8Array): Promise<DecodedImage> {
+  #decode(bytes: Uint8Array, owner: object): Promise<DecodedImage> {
     const { observer } = this;
-    return this.#pool.decode(bytes, observer && ((seconds) => observer.decoded(seconds)));
+    return this.#pool.decode(bytes, { owner, observe: observer && ((seconds) => observer.decoded(seconds)) });
   }
 
   async #infer(rows: readonly Tensor[], decodeMs: number): Promise<EngineResult> {
