@@ -15,10 +15,14 @@ export interface DecodeRequest {
   slot: SharedArrayBuffer;
 }
 
-/** seconds: the worker's own decode time, without the wait for the worker. */
-export type DecodeReply =
-  | { id: number; seconds: number; error?: undefined }
-  | { id: number; seconds: number; error: { message: string; code?: ImageErrorCode } };
+/**
+ * seconds: the worker's own decode time, without the wait for the worker; retainedBytes: the
+ * worker's heap and buffers after it.
+ */
+export type DecodeReply = { id: number; seconds: number; retainedBytes: number } & (
+  | { error?: undefined }
+  | { error: { message: string; code?: ImageErrorCode } }
+);
 
 /** A decoded image in a slot of the pool's shared memory; release() gives the slot back. */
 export interface DecodedImage {
@@ -50,6 +54,13 @@ export const DEFAULT_DECODE_DEADLINE_MS = 10_000;
  */
 const WORKER_HEAP_MB = 256;
 
+/**
+ * A worker holding more memory than this after a decode is replaced: an idle worker does not
+ * collect its garbage, so the buffers of a 16 MP decode (~1 GB for jimp) would stay in the
+ * process's RSS until that worker happened to decode again.
+ */
+const RETIRE_BYTES = 128 * 2 ** 20;
+
 interface Job {
   id: number;
   bytes: Uint8Array;
@@ -63,8 +74,8 @@ interface Lane {
   worker: Worker;
   job?: Job;
   timer?: NodeJS.Timeout;
-  /** Why the pool is ending this worker, if it is. */
-  ending?: ImageError;
+  /** Set when the pool ends this worker: with the error its job fails with, if it has one. */
+  ending?: { error?: ImageError };
 }
 
 export class DecodePool {
@@ -125,7 +136,10 @@ export class DecodePool {
   }
 
   #spawn(): Lane {
-    const worker = startWorker(import.meta.url, 'decode-worker', { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    // stdout: true keeps the decoders' chatter ("Warning, gif stream shorter than expected", from
+    // omggif) out of this process's stdout, where predict writes its results; it is dropped.
+    const worker = startWorker(import.meta.url, 'decode-worker', { stdout: true, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    worker.stdout.resume();
     const lane: Lane = { worker };
     worker.unref();
     worker.on('message', (reply: DecodeReply) => this.#settle(lane, reply));
@@ -136,7 +150,7 @@ export class DecodePool {
       if (this.#closed) return;
       clearTimeout(lane.timer);
       const job = lane.job;
-      if (job) this.#fail(job, lane.ending ?? workerDied(code, failure));
+      if (job) this.#fail(job, lane.ending?.error ?? workerDied(code, failure));
       this.#lanes[this.#lanes.indexOf(lane)] = this.#spawn();
       this.#dispatch();
     });
@@ -162,7 +176,8 @@ export class DecodePool {
   /** Stops a runaway decode: terminating is the only way to interrupt a synchronous decoder. */
   #end(lane: Lane): void {
     const { deadlineMs } = this.options;
-    lane.ending = new ImageError('DECODE_TOO_COSTLY', `Decoding this image took longer than ${deadlineMs} ms (the decode deadline, --decode-timeout-ms): it costs more than the image is worth`);
+    const message = `Decoding this image took longer than ${deadlineMs} ms (the decode deadline, --decode-timeout-ms): it costs more than the image is worth`;
+    lane.ending = { error: new ImageError('DECODE_TOO_COSTLY', message) };
     lane.job?.observe?.(deadlineMs / 1000);
     void lane.worker.terminate();
   }
@@ -172,6 +187,10 @@ export class DecodePool {
     if (!job || job.id !== reply.id || lane.ending) return;
     clearTimeout(lane.timer);
     lane.job = undefined;
+    if (reply.retainedBytes > RETIRE_BYTES) {
+      lane.ending = {};
+      void lane.worker.terminate();
+    }
     job.observe?.(reply.seconds);
     const { slot } = job;
     if (reply.error === undefined) {

@@ -9,14 +9,18 @@ if (!port) throw new Error('decode-worker must run in a worker thread');
 
 const decode = async ({ id, bytes, options, slot }: DecodeRequest): Promise<void> => {
   const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
+  const done = () => {
+    // This thread's own heap and buffers (process.memoryUsage() counts per thread, but rss).
+    const { heapTotal, external } = process.memoryUsage();
+    return { id, seconds: (performance.now() - started) / 1000, retainedBytes: heapTotal + external };
+  };
   try {
     await loadTensor(bytes, options, new Float32Array(slot));
-    port.postMessage({ id, seconds: seconds() } satisfies DecodeReply);
+    port.postMessage(done() satisfies DecodeReply);
   } catch (err) {
     const e = err as Error;
     const error = { message: e.message, code: err instanceof ImageError ? err.code : undefined };
-    port.postMessage({ id, error, seconds: seconds() } satisfies DecodeReply);
+    port.postMessage({ ...done(), error } satisfies DecodeReply);
   }
 };
 
