@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { ImageError, tooManyPixels } from './errors.js';
 import type { DecodeLimits } from './types.js';
 
@@ -85,7 +86,11 @@ const SIZE_READERS: Record<ImageFormat, SizeReader> = {
     }
     return undefined;
   },
-  png: (v, b) => (ascii(b, 12, 'IHDR') ? [v.getUint32(16), v.getUint32(20)] : undefined),
+  png(v, b) {
+    if (!ascii(b, 12, 'IHDR')) return undefined;
+    checkPngChunks(v, b);
+    return [v.getUint32(16), v.getUint32(20)];
+  },
   // The logical screen, onto which PIL composes the first frame.
   gif: (v) => [v.getUint16(6, true), v.getUint16(8, true)],
   bmp(v) {
@@ -124,6 +129,22 @@ const SIZE_READERS: Record<ImageFormat, SizeReader> = {
     return undefined;
   },
 };
+
+/**
+ * PIL checks the CRC of every chunk before the pixel data (IDAT) and refuses the file if one is
+ * wrong; libpng and pngjs only warn, and would decode a flipped width or palette.
+ */
+function checkPngChunks(v: DataView, b: Uint8Array): void {
+  for (let p = 8; p + 12 <= b.length; ) {
+    const length = v.getUint32(p);
+    const type = String.fromCharCode(...b.subarray(p + 4, p + 8));
+    if (type === 'IDAT' || type === 'IEND' || p + 12 + length > b.length) return;
+    if (crc32(b.subarray(p + 4, p + 8 + length)) !== v.getUint32(p + 8 + length)) {
+      throw new ImageError('CORRUPT_IMAGE', `Corrupt PNG image: the checksum of its ${JSON.stringify(type)} chunk is wrong`);
+    }
+    p += 12 + length;
+  }
+}
 
 /** RGB of the first frame's transparent palette index, read from the GIF blocks before it. */
 export function gifTransparentColour(gif: Uint8Array): Uint8Array | undefined {
