@@ -1,5 +1,6 @@
 // Seeded mutations of real image files: the same seed gives the same inputs on every machine, so a
 // failing input can be made again from its number alone.
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packagePath } from '../../src/paths.js';
@@ -18,6 +19,18 @@ export interface FuzzInput {
   readonly seed: string;
   readonly kind: MutationKind;
   readonly bytes: Uint8Array;
+}
+
+/** PIL's verdicts on the inputs test/fuzz.test.ts sends: `ok[i]` is [width, height] if PIL decodes input i, else 0. */
+export const TEST_FIXTURE = packagePath('test', 'fixtures', 'fuzz-pil-verdicts.json');
+export const TEST_FIXTURE_SEED = 1;
+export const TEST_FIXTURE_INPUTS = 1000;
+
+/** Which inputs these are: the fixture is stale once the seeds or the mutations change. */
+export function inputsDigest(inputs: readonly FuzzInput[]): string {
+  const hash = createHash('sha256');
+  for (const input of inputs) hash.update(input.bytes);
+  return hash.digest('hex');
 }
 
 /** Every format fixture (test/fixtures/reference/formats) and the sample photos. */

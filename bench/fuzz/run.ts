@@ -19,7 +19,7 @@ export function fuzzInputs(seeds: readonly Seed[], seed: number, count: number):
   return Array.from({ length: count }, (_, i) => fuzzInput(seeds, seed, i));
 }
 
-/** Each input once, `concurrency` clients at a time; input i goes by transport i mod 4. */
+/** Each input once, `concurrency` clients at a time; input i goes by transport i mod 4. The outcomes are in input order. */
 export async function fuzzService(
   base: string,
   model: string,
@@ -30,11 +30,12 @@ export async function fuzzService(
   let next = 0;
   const client = async () => {
     while (next < inputs.length) {
-      const input = inputs[next++];
+      const k = next++;
+      const input = inputs[k];
       const transport = TRANSPORTS[input.index % TRANSPORTS.length];
       // Beyond the service's own timeout, so that a late answer is measured rather than cut off.
       const answer = await send(base, model, transport, input.bytes, timeoutMs + 15_000);
-      outcomes[input.index] = { ...answer, index: input.index, kind: input.kind, seed: input.seed, transport };
+      outcomes[k] = { ...answer, index: input.index, kind: input.kind, seed: input.seed, transport };
       onAnswer?.();
     }
   };

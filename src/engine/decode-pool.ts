@@ -130,8 +130,13 @@ export class DecodePool {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const jobs of this.#waiting.values()) for (const job of jobs) job.reject(new Error('the decode pool is closed'));
+    const closed = new Error('the decode pool is closed');
+    for (const jobs of this.#waiting.values()) for (const job of jobs) job.reject(closed);
     this.#waiting.clear();
+    for (const lane of this.#lanes) {
+      clearTimeout(lane.timer);
+      lane.job?.reject(closed);
+    }
     await Promise.all(this.#lanes.map((lane) => lane.worker.terminate()));
   }
 
