@@ -104,6 +104,9 @@ const SIZE_READERS: Record<ImageFormat, SizeReader> = {
   bmp(v) {
     // BITMAPCOREHEADER (OS/2) has 16-bit sizes; the later headers signed 32-bit, negative height = top-down.
     if (v.getUint32(14, true) === 12) return [v.getUint16(18, true), v.getUint16(20, true)];
+    // PIL's limit on a palette; bmp-ts would build an object per claimed entry (2^32: the heap).
+    const colours = v.getUint32(46, true);
+    if (v.getUint16(28, true) <= 8 && colours > 65536) throw new ImageError('CORRUPT_IMAGE', `Corrupt BMP image: its palette claims ${colours} colours`);
     return [v.getInt32(18, true), Math.abs(v.getInt32(22, true))];
   },
   tiff(v) {
