@@ -24,6 +24,18 @@ export type DecodeReply = { id: number; seconds: number; retainedBytes: number }
   | { error: { message: string; code?: ImageErrorCode } }
 );
 
+/** What a worker starts with: a photo to decode once before it takes any (its warm-up). */
+export interface WorkerStart {
+  photo: Uint8Array;
+  options: LoadOptions;
+}
+
+/** A worker's first message: warmed up, or the error its warm-up decode failed with. */
+export interface WorkerWarm {
+  warm: true;
+  error?: string;
+}
+
 /** A decoded image in a slot of the pool's shared memory; release() gives the slot back. */
 export interface DecodedImage {
   readonly data: Float32Array;
@@ -40,6 +52,8 @@ export class DecodeWorkerError extends Error {
 
 export interface DecodePoolOptions {
   size: number;
+  /** Each worker decodes it before taking photos, the ones that replace others too. */
+  warmUpPhoto: Uint8Array;
   /** A decode running longer ends its worker (a new one takes its place) and fails with DECODE_TOO_COSTLY. */
   deadlineMs: number;
 }
@@ -72,6 +86,8 @@ interface Job {
 
 interface Lane {
   worker: Worker;
+  /** Takes photos once it has warmed up. */
+  warm: boolean;
   job?: Job;
   timer?: NodeJS.Timeout;
   /** Set when the pool ends this worker: with the error its job fails with, if it has one. */
@@ -95,6 +111,9 @@ export class DecodePool {
   readonly #slotBytes: number;
   #nextId = 0;
   #closed = false;
+  /** Settles once the first workers have warmed up (rejects if one could not decode). */
+  readonly #ready: Promise<void>;
+  #warmed!: (error?: string) => void;
 
   constructor(
     readonly options: DecodePoolOptions,
@@ -105,7 +124,17 @@ export class DecodePool {
     if (!(Number.isInteger(deadlineMs) && deadlineMs >= 1)) throw new RangeError(`decode deadline must be a positive integer of ms, got ${deadlineMs}`);
     const [height, width] = (loading.preprocessing ?? DEFAULT_PREPROCESSING).inputSize;
     this.#slotBytes = 3 * height * width * 4;
-    for (let i = 0; i < size; i++) this.#lanes.push(this.#spawn());
+    let pending = size;
+    this.#ready = new Promise((resolve, reject) => {
+      this.#warmed = (error) => (error !== undefined ? reject(new Error(error)) : --pending === 0 && resolve());
+    });
+    this.#ready.catch(() => {}); // reported by ready()
+    for (let i = 0; i < size; i++) this.#lanes.push(this.#spawn(true));
+  }
+
+  /** Resolves once every worker has decoded its warm-up photo; rejects with the error if one failed. */
+  ready(): Promise<void> {
+    return this.#ready;
   }
 
   get size(): number {
@@ -140,14 +169,20 @@ export class DecodePool {
     await Promise.all(this.#lanes.map((lane) => lane.worker.terminate()));
   }
 
-  #spawn(): Lane {
+  #spawn(first = false): Lane {
     // stdout: true keeps the decoders' chatter ("Warning, gif stream shorter than expected", from
     // omggif) out of this process's stdout, where predict writes its results; it is dropped.
-    const worker = startWorker(import.meta.url, 'decode-worker', { stdout: true, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    const workerData: WorkerStart = { photo: this.options.warmUpPhoto, options: this.loading };
+    const worker = startWorker(import.meta.url, 'decode-worker', { workerData, stdout: true, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     worker.stdout.resume();
-    const lane: Lane = { worker };
+    const lane: Lane = { worker, warm: false };
     worker.unref();
-    worker.on('message', (reply: DecodeReply) => this.#settle(lane, reply));
+    worker.on('message', (message: DecodeReply | WorkerWarm) => {
+      if (!('warm' in message)) return this.#settle(lane, message);
+      lane.warm = true;
+      if (first) this.#warmed(message.error);
+      this.#dispatch();
+    });
     // An error event is followed by exit; the exit fails the job and replaces the worker.
     let failure: Error | undefined;
     worker.on('error', (err) => (failure = err));
@@ -165,7 +200,7 @@ export class DecodePool {
   /** Gives waiting jobs to idle workers, turn by turn between owners. */
   #dispatch(): void {
     for (const lane of this.#lanes) {
-      if (lane.job || lane.ending) continue;
+      if (lane.job || lane.ending || !lane.warm) continue;
       const next = this.#waiting.entries().next();
       if (next.done) return;
       const [owner, jobs] = next.value;

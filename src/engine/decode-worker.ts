@@ -1,11 +1,20 @@
 // Runs in a worker thread: encoded image bytes in, the [3, 224, 224] input tensor out, written
 // into the slot of shared memory the pool gave the request.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { ImageError, loadTensor } from '../image/index.js';
-import type { DecodeReply, DecodeRequest } from './decode-pool.js';
+import type { DecodeReply, DecodeRequest, WorkerStart, WorkerWarm } from './decode-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('decode-worker must run in a worker thread');
+
+// A first decode loads the decoder and compiles its code, which no photo's deadline should pay.
+const { photo, options } = workerData as WorkerStart;
+try {
+  await loadTensor(photo, options);
+  port.postMessage({ warm: true } satisfies WorkerWarm);
+} catch (err) {
+  port.postMessage({ warm: true, error: (err as Error).message } satisfies WorkerWarm);
+}
 
 const decode = async ({ id, bytes, options, slot }: DecodeRequest): Promise<void> => {
   const started = performance.now();

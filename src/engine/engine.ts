@@ -1,6 +1,6 @@
 // The inference engine behind the service's routes and `predict`: admission control, decoding in
 // the worker pool, and dynamic batching into the backend. Callers only translate to and from it.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { Classifier } from '../classifier.js';
 import { packagePath } from '../paths.js';
 import type { Tensor } from '../tensor.js';
@@ -62,7 +62,8 @@ export class Engine {
   ) {
     const { backend } = classifier;
     const deadlineMs = options.decodeTimeoutMs ?? DEFAULT_DECODE_DEADLINE_MS;
-    this.#pool = new DecodePool({ size: options.decodeWorkers, deadlineMs }, classifier.loading);
+    const warmUpPhoto = readFileSync(packagePath('samples', 'n01530575_brambling.JPEG'));
+    this.#pool = new DecodePool({ size: options.decodeWorkers, deadlineMs, warmUpPhoto }, classifier.loading);
     this.#batcher = new Batcher((batch) => backend.forward(batch), {
       maxBatch: Math.min(options.maxBatch, backend.maxBatch),
       maxDelayMs: options.maxDelayMs,
@@ -76,9 +77,7 @@ export class Engine {
    * forwards (180–650 ms each, bench/results/libtorch-options.md), which no request should pay.
    */
   async warmUp(): Promise<void> {
-    const photo = await readFile(packagePath('samples', 'n01530575_brambling.JPEG'));
-    const images = await Promise.all(Array.from({ length: this.#pool.size }, () => this.#pool.decode(photo)));
-    for (const image of images) image.release();
+    await this.#pool.ready();
     const { backend } = this.classifier;
     for (let n = 1; n <= this.#batcher.options.maxBatch; n++) {
       const shape = [n, ...backend.inputShape];
