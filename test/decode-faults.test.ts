@@ -107,12 +107,24 @@ describe('bombs that pass the header check (jimp)', () => {
     const peakBefore = peakRss(server.pid);
     const { status, json } = await post(server.base, tiffTagBomb(), 'image/tiff');
     const growth = peakRss(server.pid) - peakBefore;
-    console.log(`peak RSS grew ${growth >> 20} MB`);
     assert.ok(growth < 768 * 2 ** 20, `the peak RSS grew by ${growth >> 20} MB`);
     assert.equal(status, 422, JSON.stringify(json));
     assert.equal(json.code, 'DECODE_TOO_COSTLY');
     assert.match(json.error!, /heap limit|longer than/);
     await okAll(server.base, 4);
+  });
+
+  it('a BMP colour count of 2^32 (a bit flip that aborted the whole process through bmp-ts): ignored above 8 bits a pixel, as PIL does; refused at 8', async () => {
+    const bmp = readFileSync(new URL('./fixtures/reference/formats/rgb24.bmp', import.meta.url));
+    const rgb = Buffer.from(bmp);
+    rgb.writeUInt32LE(0xffffffff, 46);
+    assert.equal((await post(server.base, rgb, 'image/bmp')).status, 200);
+    const paletted = Buffer.from(rgb);
+    paletted.writeUInt16LE(8, 28);
+    const { status, json } = await post(server.base, paletted, 'image/bmp');
+    assert.deepEqual([status, json.code], [400, 'CORRUPT_IMAGE']);
+    assert.match(json.error!, /palette claims 4294967295 colours/);
+    await okAll(server.base, 2);
   });
 
   it('a GIF frame larger than its screen counts at its size: refused from the header, in no time', async () => {
