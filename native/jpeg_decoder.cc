@@ -10,7 +10,7 @@
 #include <string>
 
 #include <jpeglib.h>
-#include <jerror.h>  // JWRN_JPEG_EOF
+#include <jerror.h>  // the warning codes
 
 namespace pytorch_infer {
 namespace {
@@ -21,7 +21,7 @@ struct ErrorManager {
   jpeg_error_mgr pub;
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
-  bool truncated;
+  char refusal[JMSG_LENGTH_MAX];  // the first warning that makes the photo refused, or ""
 };
 
 void ExitOnError(j_common_ptr cinfo) {
@@ -30,11 +30,16 @@ void ExitOnError(j_common_ptr cinfo) {
   std::longjmp(err->jump, 1);
 }
 
-// Warnings (corrupt but decodable data) do not stop PIL or libvips with failOn 'error'; the end
-// of the data before the image's end does, so it is remembered. Nothing is printed.
+// Which corrupt JPEGs to accept follows PIL, as src/image/sharp.ts says: it refuses a file that ends
+// early and a scan that stops at a marker before its end; other warnings (bad Huffman codes,
+// extraneous bytes) it decodes past. libjpeg goes on after a warning; the first refusing one is
+// remembered and the photo refused when the decode ends. Nothing is printed.
 void RecordWarning(j_common_ptr cinfo, int level) {
   auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
-  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) err->truncated = true;
+  const int code = cinfo->err->msg_code;
+  if (level >= 0 || err->refusal[0] || (code != JWRN_JPEG_EOF && code != JWRN_HIT_MARKER)) return;
+  if (code == JWRN_JPEG_EOF) std::snprintf(err->refusal, sizeof err->refusal, "premature end of JPEG data: the file is truncated");
+  else (*cinfo->err->format_message)(cinfo, err->refusal);
 }
 
 struct Decompressor {
@@ -76,7 +81,7 @@ class DecodeWorker : public Napi::AsyncWorker {
     d_.cinfo.err = jpeg_std_error(&d_.err.pub);
     d_.err.pub.error_exit = ExitOnError;
     d_.err.pub.emit_message = RecordWarning;
-    d_.err.truncated = false;
+    d_.err.refusal[0] = '\0';
     jpeg_create_decompress(&d_.cinfo);
     input_ = Napi::Persistent(input);
     if (!ReadHeader(d_, input.Data(), input.ByteLength(), scaleDenom)) {
@@ -96,7 +101,7 @@ class DecodeWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     if (!Decompress(d_, pixels_)) SetError(d_.err.message);
-    else if (d_.err.truncated) SetError("premature end of JPEG data: the file is truncated");
+    else if (d_.err.refusal[0]) SetError(d_.err.refusal);
   }
 
   void OnOK() override {

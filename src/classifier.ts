@@ -52,7 +52,7 @@ export class Classifier {
     const folder = path !== undefined && ((await stat(path).catch(() => undefined))?.isDirectory() ?? false);
     if (folder && labels !== undefined) throw new Error(`labels ${labels}: a model folder has its own labels.txt (${path})`);
     const model = folder ? await loadModelFolder(path, rest) : await loadModelFile(path, labels ?? DEFAULT_LABELS, rest);
-    const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS, exactDecode = false } = options;
+    const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS[decoder], exactDecode = false } = options;
     return new Classifier(model, { decoder, maxPixels, exactDecode, preprocessing: model.config.preprocessing });
   }
 

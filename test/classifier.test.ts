@@ -71,7 +71,7 @@ describe('Classifier', () => {
       ['empty.jpg', Buffer.alloc(0), /empty/i],
       ['text.jpg', Buffer.from('hello, I am not a photo\n'), /not an image/i],
       ['truncated.jpg', jpeg.subarray(0, jpeg.length >> 1), /truncated|corrupt/i],
-      ['huge.png', pngHeader(100_000, 100_000), /100000×100000.*over the 40 MP limit/],
+      ['huge.png', pngHeader(100_000, 100_000), /100000×100000.*over the \d+ MP limit/],
     ];
     for (const [name, bytes, error] of cases) {
       const file = join(dir, name);

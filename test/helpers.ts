@@ -41,7 +41,7 @@ export function freePort(): Promise<number> {
 }
 
 /** `node dist/cli.js <args>` (a serve command line) in a child process, once it listens; stop() ends it with SIGTERM. */
-export async function startServe(args: string[], env: Record<string, string> = {}): Promise<{ base: string; stop(): Promise<void> }> {
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<{ base: string; pid: number; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [packagePath('dist', 'cli.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -52,6 +52,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
   }
   return {
     base: stdout.match(/listening on (\S+)/)![1],
+    pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
       await exited;

@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { BACKENDS, type BackendName } from '../backend.js';
 import type { ClassifierOptions } from '../classifier.js';
 import { availableCpus } from '../cpus.js';
+import { DEFAULT_DECODE_DEADLINE_MS } from '../engine/decode-pool.js';
 import { DECODER_NAMES, DEFAULT_MAX_PIXELS, type DecoderName } from '../image/types.js';
 
 export function modelOptions<T>(yargs: Argv<T>) {
@@ -18,12 +19,12 @@ export function modelOptions<T>(yargs: Argv<T>) {
     .option('decoder', { choices: DECODER_NAMES, default: 'jimp' as DecoderName, describe: 'Image decoder' })
     .option('threads', { type: 'number', describe: 'Intra-op threads (default: CPUs available to this process)' })
     .option('optimize', { type: 'boolean', default: true, describe: 'Graph optimisation at load (--no-optimize to turn off)' })
-    .option('max-pixels', { type: 'number', default: DEFAULT_MAX_PIXELS, describe: 'Refuse images with more pixels, before decoding' })
+    .option('max-pixels', { type: 'number', describe: `Refuse images with more pixels, before decoding (default: what the decoder decodes in time: ${Object.entries(DEFAULT_MAX_PIXELS).map(([d, n]) => `${n / 1e6} MP with ${d}`).join(', ')})` })
     .option('exact-decode', { type: 'boolean', default: false, describe: 'Decode large JPEGs at full size (sharp: by default at the reduced scale PIL\'s draft() picks, ~10× faster)' });
 }
 
 export function classifierOptions(argv: {
-  backend?: BackendName; model?: string; labels?: string; decoder: DecoderName; threads?: number; optimize: boolean; maxPixels: number; exactDecode: boolean;
+  backend?: BackendName; model?: string; labels?: string; decoder: DecoderName; threads?: number; optimize: boolean; maxPixels?: number; exactDecode: boolean;
 }): ClassifierOptions {
   if (argv.threads !== undefined && !(Number.isInteger(argv.threads) && argv.threads >= 1)) {
     throw new Error(`--threads must be a positive integer, got ${argv.threads}`);
@@ -45,24 +46,26 @@ export function engineOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('threads', { type: 'number', describe: 'Intra-op threads of each forward (default: the CPUs available ÷ lanes)' })
     .option('lanes', { type: 'number', describe: 'Forwards at once, each on its own thread(s) (default: the CPUs available; LibTorch runs 1)' })
-    .option('decode-workers', { type: 'number', describe: 'Decoder worker threads (default: the CPUs available; serve --model-repository: of each model, the CPUs over the folders, at least 1)' });
+    .option('decode-workers', { type: 'number', describe: 'Decoder worker threads (default: the CPUs available; serve --model-repository: of each model, the CPUs over the folders, at least 1)' })
+    .option('decode-timeout-ms', { type: 'number', default: DEFAULT_DECODE_DEADLINE_MS, describe: 'Stop decoding a photo after this long (its decoder worker is replaced) and refuse it: 422 in serve, an error row in predict' });
 }
 
 export interface EngineSettings {
   threads: number;
   lanes: number;
   decodeWorkers: number;
+  decodeTimeoutMs: number;
 }
 
 /**
  * Threads, lanes and decoder workers for a model that runs on `backend` (backendOf: a folder's
  * model file decides), each given or derived from the CPUs this process may use.
  */
-export function engineSettings(backend: BackendName, options: ClassifierOptions, argv: { lanes?: number; decodeWorkers?: number }): EngineSettings {
-  for (const [flag, value] of [['lanes', argv.lanes], ['decode-workers', argv.decodeWorkers]] as const) {
+export function engineSettings(backend: BackendName, options: ClassifierOptions, argv: { lanes?: number; decodeWorkers?: number; decodeTimeoutMs: number }): EngineSettings {
+  for (const [flag, value] of [['lanes', argv.lanes], ['decode-workers', argv.decodeWorkers], ['decode-timeout-ms', argv.decodeTimeoutMs]] as const) {
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new Error(`--${flag} must be an integer ≥ 1, got ${value}`);
   }
   const cpus = availableCpus();
   const lanes = backend === 'onnx' ? (argv.lanes ?? cpus) : 1;
-  return { threads: options.threads ?? Math.max(1, Math.floor(cpus / lanes)), lanes, decodeWorkers: argv.decodeWorkers ?? cpus };
+  return { threads: options.threads ?? Math.max(1, Math.floor(cpus / lanes)), lanes, decodeWorkers: argv.decodeWorkers ?? cpus, decodeTimeoutMs: argv.decodeTimeoutMs };
 }

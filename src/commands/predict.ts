@@ -59,7 +59,7 @@ export async function handler(argv: Args): Promise<void> {
   if (!(Number.isInteger(argv.top) && argv.top >= 1)) throw new Error(`--top must be a positive integer, got ${argv.top}`);
   const formatName: FormatName = argv.json ? 'jsonl' : (argv.format ?? 'table');
   const options = classifierOptions(argv);
-  const { threads, lanes, decodeWorkers } = engineSettings(await backendOf(options.model, options.backend), options, argv);
+  const { threads, lanes, decodeWorkers, decodeTimeoutMs } = engineSettings(await backendOf(options.model, options.backend), options, argv);
   // The folders are walked while the model loads.
   const [inputs, classifier] = await Promise.all([listInputs(argv.photos ?? [], argv.filesFrom), Classifier.create({ ...options, threads, lanes })]);
   if (inputs.length === 0) {
@@ -70,7 +70,7 @@ export async function handler(argv: Args): Promise<void> {
   // by this window, however many photos there are.
   const window = 4 * (decodeWorkers + classifier.backend.lanes * MAX_BATCH);
   const output = openOutput(argv.output);
-  const engine = new Engine(classifier, { maxBatch: MAX_BATCH, maxDelayMs: 0, maxQueue: window, decodeWorkers });
+  const engine = new Engine(classifier, { maxBatch: MAX_BATCH, maxDelayMs: 0, maxQueue: window, decodeWorkers, decodeTimeoutMs });
   const { header, row } = format(formatName, argv.top);
   const progress = new PredictProgress(inputs.length, argv.progress ?? process.stderr.isTTY === true);
   let failed = 0;

@@ -62,7 +62,7 @@ export async function handler(argv: Args): Promise<void> {
   const settings = {
     ...options,
     // A repository's threads and lanes are each model's, by its backend.
-    ...(repository === undefined ? single : { decodeWorkers: argv.decodeWorkers ?? (await repositoryDecodeWorkers(repository)) }),
+    ...(repository === undefined ? single : { decodeWorkers: argv.decodeWorkers ?? (await repositoryDecodeWorkers(repository)), decodeTimeoutMs: argv.decodeTimeoutMs }),
     modelRepository: repository,
     defaultModel: argv.defaultModel,
     enableModelControl: argv.enableModelControl || undefined,

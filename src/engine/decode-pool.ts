@@ -1,5 +1,7 @@
 // A fixed pool of worker threads that decode and preprocess images, so the event loop
 // only moves bytes: a 20 ms JPEG decode on the main thread would stall every connection.
+// One slow photo must not starve the others: each worker decodes one image at a time, taken
+// from a queue that turns between requests, and a decode past its deadline ends its worker.
 import type { Worker } from 'node:worker_threads';
 import { ImageError, type ImageErrorCode, type LoadOptions } from '../image/index.js';
 import { DEFAULT_PREPROCESSING } from '../model/config.js';
@@ -13,10 +15,26 @@ export interface DecodeRequest {
   slot: SharedArrayBuffer;
 }
 
-/** seconds: the worker's own decode time, without the wait for the worker. */
-export type DecodeReply =
-  | { id: number; seconds: number; error?: undefined }
-  | { id: number; seconds: number; error: { message: string; code?: ImageErrorCode } };
+/**
+ * seconds: the worker's own decode time, without the wait for the worker; retainedBytes: the
+ * worker's heap and buffers after it.
+ */
+export type DecodeReply = { id: number; seconds: number; retainedBytes: number } & (
+  | { error?: undefined }
+  | { error: { message: string; code?: ImageErrorCode } }
+);
+
+/** What a worker starts with: a photo to decode once before it takes any (its warm-up). */
+export interface WorkerStart {
+  photo: Uint8Array;
+  options: LoadOptions;
+}
+
+/** A worker's first message: warmed up, or the error its warm-up decode failed with. */
+export interface WorkerWarm {
+  warm: true;
+  error?: string;
+}
 
 /** A decoded image in a slot of the pool's shared memory; release() gives the slot back. */
 export interface DecodedImage {
@@ -27,18 +45,62 @@ export interface DecodedImage {
 /** Told each decode's time, failed ones included: they cost the worker too. */
 export type DecodeObserver = (seconds: number) => void;
 
-interface Pending {
+/** A decode worker stopped for a reason of its own, not the image's: the client may retry (503). */
+export class DecodeWorkerError extends Error {
+  override readonly name = 'DecodeWorkerError';
+}
+
+export interface DecodePoolOptions {
+  size: number;
+  /** Each worker decodes it before taking photos, the ones that replace others too. */
+  warmUpPhoto: Uint8Array;
+  /** A decode running longer ends its worker (a new one takes its place) and fails with DECODE_TOO_COSTLY. */
+  deadlineMs: number;
+}
+
+/** A decode taking longer than this is a runaway: a 16 MP JPEG takes jimp ~1 s on an idle core. */
+export const DEFAULT_DECODE_DEADLINE_MS = 10_000;
+
+/**
+ * JavaScript heap per worker. jimp's decoders keep pixels in Buffers (outside the heap, bounded by
+ * the pixel limit), but a corrupt TIFF can make utif2 build arrays of billions of tag values: the
+ * worker then dies of this limit, not the process of its memory.
+ */
+const WORKER_HEAP_MB = 256;
+
+/**
+ * A worker holding more memory than this after a decode is replaced: an idle worker does not
+ * collect its garbage, so the buffers of a 16 MP decode (~1 GB for jimp) would stay in the
+ * process's RSS until that worker happened to decode again.
+ */
+const RETIRE_BYTES = 128 * 2 ** 20;
+
+interface Job {
+  id: number;
+  bytes: Uint8Array;
   slot: SharedArrayBuffer;
   resolve(image: DecodedImage): void;
   reject(err: Error): void;
   observe?: DecodeObserver;
 }
 
+interface Lane {
+  worker: Worker;
+  /** Takes photos once it has warmed up. */
+  warm: boolean;
+  job?: Job;
+  timer?: NodeJS.Timeout;
+  /** Set when the pool ends this worker: with the error its job fails with, if it has one. */
+  ending?: { error?: ImageError };
+}
+
 export class DecodePool {
-  readonly #workers: Worker[] = [];
-  /** Requests sent to each worker and not yet answered; a new one goes to the least busy. */
-  readonly #load: number[] = [];
-  readonly #pending = new Map<number, Pending & { worker: number }>();
+  readonly #lanes: Lane[] = [];
+  /**
+   * Waiting jobs, by the request (owner) they belong to; a free worker takes the next job of the
+   * first owner, which then goes to the back: a request of 100 photos does not hold up one of 1.
+   */
+  readonly #waiting = new Map<object, Job[]>();
   /**
    * Tensors travel in slots of shared memory, reused: a new 600 KB buffer per photo, transferred
    * to the main thread, kept its garbage collector busy. As many slots as images ever decoded
@@ -49,74 +111,149 @@ export class DecodePool {
   readonly #slotBytes: number;
   #nextId = 0;
   #closed = false;
+  /** Settles once the first workers have warmed up (rejects if one could not decode). */
+  readonly #ready: Promise<void>;
+  #warmed!: (error?: string) => void;
 
   constructor(
-    readonly size: number,
-    private readonly options: LoadOptions,
+    readonly options: DecodePoolOptions,
+    private readonly loading: LoadOptions,
   ) {
+    const { size, deadlineMs } = options;
     if (!(Number.isInteger(size) && size >= 1)) throw new RangeError(`decode pool size must be a positive integer, got ${size}`);
-    const [height, width] = (options.preprocessing ?? DEFAULT_PREPROCESSING).inputSize;
+    if (!(Number.isInteger(deadlineMs) && deadlineMs >= 1)) throw new RangeError(`decode deadline must be a positive integer of ms, got ${deadlineMs}`);
+    const [height, width] = (loading.preprocessing ?? DEFAULT_PREPROCESSING).inputSize;
     this.#slotBytes = 3 * height * width * 4;
-    for (let i = 0; i < size; i++) this.#spawn(i);
+    let pending = size;
+    this.#ready = new Promise((resolve, reject) => {
+      this.#warmed = (error) => (error !== undefined ? reject(new Error(error)) : --pending === 0 && resolve());
+    });
+    this.#ready.catch(() => {}); // reported by ready()
+    for (let i = 0; i < size; i++) this.#lanes.push(this.#spawn(true));
   }
 
-  /** Bytes → [3, H, W] float32 in a slot to release when done; rejects with ImageError for bad images. */
-  decode(bytes: Uint8Array, observe?: DecodeObserver): Promise<DecodedImage> {
+  /** Resolves once every worker has decoded its warm-up photo; rejects with the error if one failed. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  get size(): number {
+    return this.#lanes.length;
+  }
+
+  /**
+   * Bytes → [3, H, W] float32 in a slot to release when done; rejects with ImageError for bad
+   * images. `owner` groups the images of one request for the turn-taking (default: its own).
+   */
+  decode(bytes: Uint8Array, { owner = {}, observe }: { owner?: object; observe?: DecodeObserver } = {}): Promise<DecodedImage> {
     if (this.#closed) return Promise.reject(new Error('the decode pool is closed'));
-    const worker = this.#load.indexOf(Math.min(...this.#load));
-    const id = this.#nextId++;
-    const slot = this.#freeSlots.pop() ?? new SharedArrayBuffer(this.#slotBytes);
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { slot, resolve, reject, observe, worker });
-      this.#load[worker]++;
-      this.#workers[worker].postMessage({ id, bytes, options: this.options, slot } satisfies DecodeRequest);
+      const slot = this.#freeSlots.pop() ?? new SharedArrayBuffer(this.#slotBytes);
+      const job = { id: this.#nextId++, bytes, slot, resolve, reject, observe };
+      const jobs = this.#waiting.get(owner);
+      if (jobs) jobs.push(job);
+      else this.#waiting.set(owner, [job]);
+      this.#dispatch();
     });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all(this.#workers.map((w) => w.terminate()));
+    const closed = new Error('the decode pool is closed');
+    for (const jobs of this.#waiting.values()) for (const job of jobs) job.reject(closed);
+    this.#waiting.clear();
+    for (const lane of this.#lanes) {
+      clearTimeout(lane.timer);
+      lane.job?.reject(closed);
+    }
+    await Promise.all(this.#lanes.map((lane) => lane.worker.terminate()));
   }
 
-  #spawn(index: number): void {
-    const worker = startWorker(import.meta.url, 'decode-worker');
+  #spawn(first = false): Lane {
+    // stdout: true keeps the decoders' chatter ("Warning, gif stream shorter than expected", from
+    // omggif) out of this process's stdout, where predict writes its results; it is dropped.
+    const workerData: WorkerStart = { photo: this.options.warmUpPhoto, options: this.loading };
+    const worker = startWorker(import.meta.url, 'decode-worker', { workerData, stdout: true, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    worker.stdout.resume();
+    const lane: Lane = { worker, warm: false };
     worker.unref();
-    worker.on('message', (reply: DecodeReply) => this.#settle(reply));
-    // A crashed worker fails only its own requests and is replaced.
-    worker.on('error', (err) => this.#failWorker(index, err));
-    worker.on('exit', (code) => {
-      if (!this.#closed) {
-        this.#failWorker(index, new Error(`decode worker exited with code ${code}`));
-        this.#spawn(index);
-      }
+    worker.on('message', (message: DecodeReply | WorkerWarm) => {
+      if (!('warm' in message)) return this.#settle(lane, message);
+      lane.warm = true;
+      if (first) this.#warmed(message.error);
+      this.#dispatch();
     });
-    this.#workers[index] = worker;
-    this.#load[index] = 0;
+    // An error event is followed by exit; the exit fails the job and replaces the worker.
+    let failure: Error | undefined;
+    worker.on('error', (err) => (failure = err));
+    worker.on('exit', (code) => {
+      if (this.#closed) return;
+      clearTimeout(lane.timer);
+      const job = lane.job;
+      if (job) this.#fail(job, lane.ending?.error ?? workerDied(code, failure));
+      this.#lanes[this.#lanes.indexOf(lane)] = this.#spawn();
+      this.#dispatch();
+    });
+    return lane;
   }
 
-  #settle(reply: DecodeReply): void {
-    const pending = this.#pending.get(reply.id);
-    if (!pending) return;
-    this.#pending.delete(reply.id);
-    this.#load[pending.worker]--;
-    pending.observe?.(reply.seconds);
-    const { slot } = pending;
+  /** Gives waiting jobs to idle workers, turn by turn between owners. */
+  #dispatch(): void {
+    for (const lane of this.#lanes) {
+      if (lane.job || lane.ending || !lane.warm) continue;
+      const next = this.#waiting.entries().next();
+      if (next.done) return;
+      const [owner, jobs] = next.value;
+      const job = jobs.shift()!;
+      this.#waiting.delete(owner);
+      if (jobs.length) this.#waiting.set(owner, jobs); // to the back of the turn
+      lane.job = job;
+      lane.timer = setTimeout(() => this.#end(lane), this.options.deadlineMs);
+      lane.worker.postMessage({ id: job.id, bytes: job.bytes, options: this.loading, slot: job.slot } satisfies DecodeRequest);
+    }
+  }
+
+  /** Stops a runaway decode: terminating is the only way to interrupt a synchronous decoder. */
+  #end(lane: Lane): void {
+    const { deadlineMs } = this.options;
+    const message = `Decoding this image took longer than ${deadlineMs} ms (the decode deadline, --decode-timeout-ms): it costs more than the image is worth`;
+    lane.ending = { error: new ImageError('DECODE_TOO_COSTLY', message) };
+    lane.job?.observe?.(deadlineMs / 1000);
+    void lane.worker.terminate();
+  }
+
+  #settle(lane: Lane, reply: DecodeReply): void {
+    const job = lane.job;
+    if (!job || job.id !== reply.id || lane.ending) return;
+    clearTimeout(lane.timer);
+    lane.job = undefined;
+    if (reply.retainedBytes > RETIRE_BYTES) {
+      lane.ending = {};
+      void lane.worker.terminate();
+    }
+    job.observe?.(reply.seconds);
+    const { slot } = job;
     if (reply.error === undefined) {
-      pending.resolve({ data: new Float32Array(slot), release: () => this.#freeSlots.push(slot) });
-      return;
+      job.resolve({ data: new Float32Array(slot), release: () => this.#freeSlots.push(slot) });
+    } else if (reply.error.code) {
+      this.#fail(job, new ImageError(reply.error.code, reply.error.message));
+    } else {
+      this.#fail(job, new Error(reply.error.message));
     }
-    this.#freeSlots.push(slot);
-    if (reply.error.code) pending.reject(new ImageError(reply.error.code, reply.error.message));
-    else pending.reject(new Error(reply.error.message));
+    this.#dispatch();
   }
 
-  #failWorker(index: number, err: Error): void {
-    for (const [id, pending] of this.#pending) {
-      if (pending.worker !== index) continue;
-      this.#pending.delete(id);
-      this.#freeSlots.push(pending.slot);
-      pending.reject(err);
-    }
-    this.#load[index] = 0;
+  #fail(job: Job, err: Error): void {
+    this.#freeSlots.push(job.slot);
+    job.reject(err);
   }
+}
+
+/** A worker that exits on its own: out of heap is the image's doing (422), anything else the server's (503). */
+function workerDied(code: number, failure: Error | undefined): Error {
+  if ((failure as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return new ImageError('DECODE_TOO_COSTLY', `Decoding this image needed more than the decoder's ${WORKER_HEAP_MB} MB heap limit`);
+  }
+  const reason = failure ? `: ${failure.message}` : '';
+  return new DecodeWorkerError(`the decode worker stopped (exit code ${code}${reason}) while decoding this image; a new one has started, retry`);
 }

@@ -1,28 +1,38 @@
 // Runs in a worker thread: encoded image bytes in, the [3, 224, 224] input tensor out, written
 // into the slot of shared memory the pool gave the request.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { ImageError, loadTensor } from '../image/index.js';
-import type { DecodeReply, DecodeRequest } from './decode-pool.js';
+import type { DecodeReply, DecodeRequest, WorkerStart, WorkerWarm } from './decode-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('decode-worker must run in a worker thread');
 
+// A first decode loads the decoder and compiles its code, which no photo's deadline should pay.
+const { photo, options } = workerData as WorkerStart;
+try {
+  await loadTensor(photo, options);
+  port.postMessage({ warm: true } satisfies WorkerWarm);
+} catch (err) {
+  port.postMessage({ warm: true, error: (err as Error).message } satisfies WorkerWarm);
+}
+
 const decode = async ({ id, bytes, options, slot }: DecodeRequest): Promise<void> => {
   const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
+  const done = () => {
+    // This thread's own heap and buffers (process.memoryUsage() counts per thread, but rss).
+    const { heapTotal, external } = process.memoryUsage();
+    return { id, seconds: (performance.now() - started) / 1000, retainedBytes: heapTotal + external };
+  };
   try {
     await loadTensor(bytes, options, new Float32Array(slot));
-    port.postMessage({ id, seconds: seconds() } satisfies DecodeReply);
+    port.postMessage(done() satisfies DecodeReply);
   } catch (err) {
     const e = err as Error;
     const error = { message: e.message, code: err instanceof ImageError ? err.code : undefined };
-    port.postMessage({ id, error, seconds: seconds() } satisfies DecodeReply);
+    port.postMessage({ ...done(), error } satisfies DecodeReply);
   }
 };
 
-// One image at a time: the CPU split counts a worker as one core, and the time measured is then
-// this image's decode alone, not also the wait behind the others sent to this worker.
-let previous = Promise.resolve();
-port.on('message', (request: DecodeRequest) => {
-  previous = previous.then(() => decode(request));
-});
+// The pool sends the next image only once this one is answered: the CPU split counts a worker as
+// one core, and a queue inside a worker could not be given to another while it is stuck.
+port.on('message', (request: DecodeRequest) => void decode(request));

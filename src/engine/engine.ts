@@ -1,11 +1,11 @@
 // The inference engine behind the service's routes and `predict`: admission control, decoding in
 // the worker pool, and dynamic batching into the backend. Callers only translate to and from it.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { Classifier } from '../classifier.js';
 import { packagePath } from '../paths.js';
 import type { Tensor } from '../tensor.js';
 import { type BatchObserver, Batcher, type RowResult } from './batcher.js';
-import { type DecodedImage, DecodePool } from './decode-pool.js';
+import { DEFAULT_DECODE_DEADLINE_MS, type DecodedImage, DecodePool } from './decode-pool.js';
 import type { ForwardScheduler } from './scheduler.js';
 
 export interface EngineOptions {
@@ -15,6 +15,8 @@ export interface EngineOptions {
   /** Images accepted and not yet answered (decoding or waiting), beyond which requests get 503. */
   maxQueue: number;
   decodeWorkers: number;
+  /** A decode running longer is stopped and fails (422); default DEFAULT_DECODE_DEADLINE_MS. */
+  decodeTimeoutMs?: number;
   /** A request not answered by then gets 503; its rows still run (they cannot be recalled from a batch). None: no limit. */
   timeoutMs?: number;
   /** Shared by the engines of one process, so their models take turns on the CPUs; default one of its own. */
@@ -65,7 +67,9 @@ export class Engine {
     private readonly observer?: EngineObserver,
   ) {
     const { backend } = classifier;
-    this.#pool = new DecodePool(options.decodeWorkers, classifier.loading);
+    const deadlineMs = options.decodeTimeoutMs ?? DEFAULT_DECODE_DEADLINE_MS;
+    const warmUpPhoto = readFileSync(packagePath('samples', 'n01530575_brambling.JPEG'));
+    this.#pool = new DecodePool({ size: options.decodeWorkers, deadlineMs, warmUpPhoto }, classifier.loading);
     this.#batcher = new Batcher((batch) => backend.forward(batch), {
       maxBatch: Math.min(options.maxBatch, backend.maxBatch),
       maxDelayMs: options.maxDelayMs,
@@ -80,9 +84,7 @@ export class Engine {
    * forwards (180–650 ms each, bench/results/libtorch-options.md), which no request should pay.
    */
   async warmUp(): Promise<void> {
-    const photo = await readFile(packagePath('samples', 'n01530575_brambling.JPEG'));
-    const images = await Promise.all(Array.from({ length: this.#pool.size }, () => this.#pool.decode(photo)));
-    for (const image of images) image.release();
+    await this.#pool.ready();
     const { backend } = this.classifier;
     for (let n = 1; n <= this.#batcher.options.maxBatch; n++) {
       const shape = [n, ...backend.inputShape];
@@ -97,7 +99,8 @@ export class Engine {
       const started = performance.now();
       // Every decode settles before a bad image fails the request, so the request's queue
       // slots are released only once the pool no longer works on any of its images.
-      const decoded = await Promise.allSettled(images.map((bytes) => this.#decode(bytes)));
+      const owner = {}; // this request's images take turns with other requests' in the pool
+      const decoded = await Promise.allSettled(images.map((bytes) => this.#decode(bytes, owner)));
       try {
         const rows = decoded.map((d) => {
           if (d.status === 'rejected') throw d.reason;
@@ -125,9 +128,9 @@ export class Engine {
     await this.classifier.close();
   }
 
-  #decode(bytes: Uint8Array): Promise<DecodedImage> {
+  #decode(bytes: Uint8Array, owner: object): Promise<DecodedImage> {
     const { observer } = this;
-    return this.#pool.decode(bytes, observer && ((seconds) => observer.decoded(seconds)));
+    return this.#pool.decode(bytes, { owner, observe: observer && ((seconds) => observer.decoded(seconds)) });
   }
 
   async #infer(rows: readonly Tensor[], decodeMs: number): Promise<EngineResult> {

@@ -3,7 +3,9 @@ export type ImageErrorCode =
   | 'NOT_AN_IMAGE'
   | 'UNSUPPORTED_FORMAT'
   | 'TOO_MANY_PIXELS'
-  | 'CORRUPT_IMAGE';
+  | 'CORRUPT_IMAGE'
+  /** Decoding ran past its deadline or heap: stopped, so that it cannot hold up the other photos. */
+  | 'DECODE_TOO_COSTLY';
 
 /** A problem with the input bytes (the caller's fault), as opposed to a bug or a system failure. */
 export class ImageError extends Error {

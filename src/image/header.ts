@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { ImageError, tooManyPixels } from './errors.js';
 import type { DecodeLimits } from './types.js';
 
@@ -85,12 +86,27 @@ const SIZE_READERS: Record<ImageFormat, SizeReader> = {
     }
     return undefined;
   },
-  png: (v, b) => (ascii(b, 12, 'IHDR') ? [v.getUint32(16), v.getUint32(20)] : undefined),
-  // The logical screen, onto which PIL composes the first frame.
-  gif: (v) => [v.getUint16(6, true), v.getUint16(8, true)],
+  png(v, b) {
+    if (!ascii(b, 12, 'IHDR')) return undefined;
+    checkPngChunks(v, b);
+    return [v.getUint32(16), v.getUint32(20)];
+  },
+  // The logical screen, onto which PIL composes the first frame, grown to that frame's extent as
+  // PIL grows it: a decoder walks every pixel of a 20000×20000 frame on a 16×16 screen (jimp: 24 s).
+  gif(v, b) {
+    const screen: [number, number] = [v.getUint16(6, true), v.getUint16(8, true)];
+    const at = gifFirstFrame(b);
+    if (at === undefined || at + 9 > b.length) return screen;
+    const right = v.getUint16(at + 1, true) + v.getUint16(at + 5, true);
+    const bottom = v.getUint16(at + 3, true) + v.getUint16(at + 7, true);
+    return [Math.max(screen[0], right), Math.max(screen[1], bottom)];
+  },
   bmp(v) {
     // BITMAPCOREHEADER (OS/2) has 16-bit sizes; the later headers signed 32-bit, negative height = top-down.
     if (v.getUint32(14, true) === 12) return [v.getUint16(18, true), v.getUint16(20, true)];
+    // PIL's limit on a palette; bmp-ts would build an object per claimed entry (2^32: the heap).
+    const colours = v.getUint32(46, true);
+    if (v.getUint16(28, true) <= 8 && colours > 65536) throw new ImageError('CORRUPT_IMAGE', `Corrupt BMP image: its palette claims ${colours} colours`);
     return [v.getInt32(18, true), Math.abs(v.getInt32(22, true))];
   },
   tiff(v) {
@@ -125,28 +141,52 @@ const SIZE_READERS: Record<ImageFormat, SizeReader> = {
   },
 };
 
+/**
+ * PIL checks the CRC of every chunk before the pixel data (IDAT) and refuses the file if one is
+ * wrong; libpng and pngjs only warn, and would decode a flipped width or palette.
+ */
+function checkPngChunks(v: DataView, b: Uint8Array): void {
+  for (let p = 8; p + 12 <= b.length; ) {
+    const length = v.getUint32(p);
+    const type = String.fromCharCode(...b.subarray(p + 4, p + 8));
+    if (type === 'IDAT' || type === 'IEND' || p + 12 + length > b.length) return;
+    if (crc32(b.subarray(p + 4, p + 8 + length)) !== v.getUint32(p + 8 + length)) {
+      throw new ImageError('CORRUPT_IMAGE', `Corrupt PNG image: the checksum of its ${JSON.stringify(type)} chunk is wrong`);
+    }
+    p += 12 + length;
+  }
+}
+
 /** RGB of the first frame's transparent palette index, read from the GIF blocks before it. */
 export function gifTransparentColour(gif: Uint8Array): Uint8Array | undefined {
   const tableSize = (flags: number) => 3 << ((flags & 7) + 1);
   let palette = gif[10] & 0x80 ? gif.subarray(13, 13 + tableSize(gif[10])) : undefined;
   let transparent: number | undefined;
-  let p = 13 + (palette?.length ?? 0);
-  while (p < gif.length) {
-    if (gif[p] === 0x2c) {
-      // Image descriptor; its own (local) colour table, if any, follows it.
-      const flags = gif[p + 9];
-      if (flags & 0x80) palette = gif.subarray(p + 10, p + 10 + tableSize(flags));
-      break;
-    }
-    if (gif[p] !== 0x21) return undefined;
-    // Extension: label, then sub-blocks until an empty one. Graphic control: flags, delay, index.
+  const at = gifFirstFrame(gif, (p) => {
+    // Graphic control extension: flags, delay, index.
     if (gif[p + 1] === 0xf9 && gif[p + 3] & 1) transparent = gif[p + 6];
+  });
+  if (at === undefined) return undefined;
+  // The frame's own (local) colour table, if any, follows its descriptor.
+  const flags = gif[at + 9];
+  if (flags & 0x80) palette = gif.subarray(at + 10, at + 10 + tableSize(flags));
+  if (palette === undefined || transparent === undefined) return undefined;
+  return palette.subarray(transparent * 3, transparent * 3 + 3);
+}
+
+/** Where the first image descriptor of a GIF starts, each extension before it shown to `extension`. */
+function gifFirstFrame(gif: Uint8Array, extension?: (at: number) => void): number | undefined {
+  let p = 13 + (gif[10] & 0x80 ? 3 << ((gif[10] & 7) + 1) : 0);
+  while (p < gif.length) {
+    if (gif[p] === 0x2c) return p;
+    if (gif[p] !== 0x21) return undefined;
+    extension?.(p);
+    // Extension: label, then sub-blocks until an empty one.
     p += 2;
     while (p < gif.length && gif[p] !== 0) p += gif[p] + 1;
     p++;
   }
-  if (palette === undefined || transparent === undefined) return undefined;
-  return palette.subarray(transparent * 3, transparent * 3 + 3);
+  return undefined;
 }
 
 /** A JPEG marker segment: the marker's second byte and where its payload starts and ends. */

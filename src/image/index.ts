@@ -28,6 +28,7 @@ export function jpegLibrary(decoder: DecoderName): 'jpeg-js' | 'libjpeg-turbo' |
 export interface LoadOptions {
   /** Default 'jimp' (pure JS); 'sharp' is faster and matches PIL exactly on JPEG. */
   readonly decoder?: DecoderName;
+  /** Default: the decoder's DEFAULT_MAX_PIXELS. */
   readonly maxPixels?: number;
   /** Decode large JPEGs at full size, not at the reduced scale PIL's draft() would pick (sharp). */
   readonly exactDecode?: boolean;
@@ -37,7 +38,7 @@ export interface LoadOptions {
 
 /** Encoded image bytes → the [3, H, W] float32 input tensor (in `out`, if given); throws ImageError for bad input. */
 export async function loadTensor(bytes: Uint8Array, options: LoadOptions = {}, out?: Float32Array): Promise<Float32Array> {
-  const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS, exactDecode = false, preprocessing = DEFAULT_PREPROCESSING } = options;
+  const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS[decoder], exactDecode = false, preprocessing = DEFAULT_PREPROCESSING } = options;
   const draft = exactDecode ? undefined : draftSize(preprocessing);
   return preprocess(await getDecoder(decoder).decode(bytes, { maxPixels, draft }), preprocessing, out);
 }

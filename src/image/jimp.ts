@@ -22,7 +22,7 @@ export const jimpDecoder: Decoder = {
     try {
       if (format === 'jpeg') return decodeJpeg(bytes, limits.maxPixels);
       const sixteenBit = format === 'png' && bytes[24] === 16; // IHDR bit depth
-      const { bitmap } = await Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+      const { bitmap } = await Jimp.fromBuffer(format === 'bmp' ? withoutPalette(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
         // Keep pngjs from scaling 16-bit samples to 8 bits (as round(v / 257), unlike PIL).
         'image/png': { skipRescale: sixteenBit },
       });
@@ -38,3 +38,13 @@ export const jimpDecoder: Decoder = {
     }
   },
 };
+
+/**
+ * A BMP of more than 8 bits a pixel has no palette, whatever its colour count says: PIL ignores
+ * the count; bmp-ts builds a palette of that many entries, so it gets a copy with the count 0.
+ */
+function withoutPalette(bmp: Uint8Array): Buffer {
+  const copy = Buffer.from(bmp);
+  if (copy.length >= 50 && copy.readUInt32LE(14) >= 40 && copy.readUInt16LE(28) > 8) copy.writeUInt32LE(0, 46);
+  return copy;
+}

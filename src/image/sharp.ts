@@ -30,43 +30,65 @@ export async function decodeWithLibvips(bytes: Uint8Array, header: ImageHeader, 
   const { format } = header;
   const sharp = await loadSharp();
   try {
-    const image = sharp(bytes, {
-      limitInputPixels: limits.maxPixels,
-      failOn: 'error', // truncated or broken data; libjpeg's warnings do not stop PIL either
-      ignoreIcc: true, // PIL ignores colour profiles
-      autoOrient: true,
-    });
-    // A JPEG's frame header says all we need; asking libvips (metadata()) costs a second
-    // pipeline per photo, 0.6 ms of the 3.5 a 500×375 JPEG took.
-    const { space, channels, depth } =
-      format === 'jpeg' ? { space: jpegComponents(bytes) === 4 ? 'cmyk' : 'srgb', channels: 3, depth: 'uchar' } : await image.metadata();
-    if (space === 'cmyk') {
-      // Skip libvips's ICC-managed CMYK conversion and do PIL's arithmetic one.
-      const { data, info } = await image
-        .pipelineColourspace('cmyk')
-        .toColourspace('cmyk')
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      return cmykToRgb(data, info.width, info.height);
+    if (format !== 'jpeg') return await decodeWith(sharp, bytes, header, limits, 'error');
+    try {
+      return await decodeWith(sharp, bytes, header, limits, 'warning');
+    } catch (e) {
+      if (PIL_REFUSES.test((e as Error).message)) throw e;
+      return await decodeWith(sharp, bytes, header, limits, 'error');
     }
-    if (depth === 'ushort' && channels === 1) {
-      // PIL's mode I;16, which it converts to RGB by clipping rather than scaling.
-      const { data, info } = await image
-        .toColourspace('grey16')
-        .raw({ depth: 'ushort' })
-        .toBuffer({ resolveWithObject: true });
-      const samples = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
-      return from16Bit(samples, info.width, info.height, 1, true);
-    }
-    if (format === 'gif') return await gifFrame(image, gifTransparentColour(bytes));
-    if (format === 'jpeg') draft(image, header, bytes, limits);
-    const { data, info } = await image.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    // A plain Uint8Array view, like the other paths return, keeps the resize loops monomorphic.
-    const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
-    return { width: info.width, height: info.height, data: pixels };
   } catch (e) {
     throw corrupt(format.toUpperCase(), e);
   }
+}
+
+/**
+ * Which corrupt JPEGs to accept follows PIL (what PIL decodes, we decode): libjpeg's fatal errors
+ * stop both, and of its warnings, PIL refuses most photos where the scan stops at a marker before
+ * its end ("premature end of data segment": 206 of 282 fuzzed inputs with it) and accepts the
+ * others (bad Huffman codes, extraneous bytes: 46 of 52), bench/results/fuzz.md. A clean JPEG
+ * decodes once; one with a warning twice, the second time past the warning. The libjpeg addon
+ * (./libjpeg.ts) follows the same rule.
+ */
+const PIL_REFUSES = /premature end of data segment/;
+
+/** `failOn`: 'error' stops at truncated or broken data; 'warning' at any libjpeg warning too. */
+async function decodeWith(sharp: SharpConstructor, bytes: Uint8Array, header: ImageHeader, limits: DecodeLimits, failOn: 'error' | 'warning'): Promise<RgbImage> {
+  const { format } = header;
+  const image = sharp(bytes, {
+    limitInputPixels: limits.maxPixels,
+    failOn,
+    ignoreIcc: true, // PIL ignores colour profiles
+    autoOrient: true,
+  });
+  // A JPEG's frame header says all we need; asking libvips (metadata()) costs a second
+  // pipeline per photo, 0.6 ms of the 3.5 a 500×375 JPEG took.
+  const { space, channels, depth } =
+    format === 'jpeg' ? { space: jpegComponents(bytes) === 4 ? 'cmyk' : 'srgb', channels: 3, depth: 'uchar' } : await image.metadata();
+  if (space === 'cmyk') {
+    // Skip libvips's ICC-managed CMYK conversion and do PIL's arithmetic one.
+    const { data, info } = await image
+      .pipelineColourspace('cmyk')
+      .toColourspace('cmyk')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return cmykToRgb(data, info.width, info.height);
+  }
+  if (depth === 'ushort' && channels === 1) {
+    // PIL's mode I;16, which it converts to RGB by clipping rather than scaling.
+    const { data, info } = await image
+      .toColourspace('grey16')
+      .raw({ depth: 'ushort' })
+      .toBuffer({ resolveWithObject: true });
+    const samples = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+    return from16Bit(samples, info.width, info.height, 1, true);
+  }
+  if (format === 'gif') return await gifFrame(image, gifTransparentColour(bytes));
+  if (format === 'jpeg') draft(image, header, bytes, limits);
+  const { data, info } = await image.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  // A plain Uint8Array view, like the other paths return, keeps the resize loops monomorphic.
+  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return { width: info.width, height: info.height, data: pixels };
 }
 
 /**

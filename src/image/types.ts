@@ -18,8 +18,13 @@ export interface DecodeLimits {
   readonly draft?: { readonly width: number; readonly height: number };
 }
 
-/** 40 MP: any camera photo fits; an RGBA decode of it is 160 MB. */
-export const DEFAULT_MAX_PIXELS = 40_000_000;
+/**
+ * The pixel limit fits each decoder's speed, so that the largest photo accepted decodes well within
+ * the decode deadline (DEFAULT_DECODE_DEADLINE_MS) on a busy machine: sharp decodes 40 MP (any
+ * camera photo) in ~50 ms at draft scale; jimp takes ~1 s for 16 MP, and 2.3 s and 1.1 GB of
+ * memory for 40 MP, on an idle core (bench/results/fuzz.md).
+ */
+export const DEFAULT_MAX_PIXELS: Readonly<Record<DecoderName, number>> = { sharp: 40_000_000, jimp: 16_000_000 };
 
 /**
  * Turns encoded image bytes into upright RGB pixels exactly as PIL's

@@ -1,6 +1,7 @@
 // Every failure leaves as {"error": "..."} with the status that says whose fault it is.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ImageError } from '../image/errors.js';
+import { DecodeWorkerError } from '../engine/decode-pool.js';
 import { OverloadedError, TooManyImagesError } from '../engine/engine.js';
 import { ModelControlError, ModelNotFoundError, ModelNotReadyError } from '../model/repository.js';
 
@@ -23,8 +24,8 @@ const RETRY_AFTER = '1';
 
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err instanceof ImageError) return reply.code(400).send({ error: err.message, code: err.code });
-    if (err instanceof OverloadedError) return reply.code(503).header('retry-after', RETRY_AFTER).send({ error: err.message });
+    if (err instanceof ImageError) return reply.code(err.code === 'DECODE_TOO_COSTLY' ? 422 : 400).send({ error: err.message, code: err.code });
+    if (err instanceof OverloadedError || err instanceof DecodeWorkerError) return reply.code(503).header('retry-after', RETRY_AFTER).send({ error: err.message });
     if (err instanceof TooManyImagesError) return reply.code(413).send({ error: err.message });
     if (err instanceof ModelNotFoundError) return reply.code(404).send({ error: err.message, models: err.known });
     // Not ready is not overload: a broken folder stays so until fixed, so no Retry-After.

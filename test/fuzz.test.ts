@@ -1,0 +1,93 @@
+// 1000 fuzzed photos (bench/fuzz.ts's mutations, seed 1) through the real service and the real
+// CLI: 200 or a 4xx whose JSON error names the problem, never a 5xx, a crash or a late answer;
+// the server alive and its memory back after; and the photos accepted are the ones PIL accepts,
+// as far as the decoders follow it (PIL's verdicts: test/fixtures/fuzz-pil-verdicts.json).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fuzzInputs, fuzzService, fuzzCli, rssOf } from '../bench/fuzz/run.js';
+import { type FuzzInput, fuzzSeeds, inputsDigest, TEST_FIXTURE, TEST_FIXTURE_INPUTS, TEST_FIXTURE_SEED } from '../bench/fuzz/mutate.js';
+import { DEFAULT_MAX_PIXELS, type DecoderName } from '../src/image/types.js';
+import { freePort, SAMPLES_DIR, startServe } from './helpers.js';
+
+const TIMEOUT_MS = 30_000;
+const GOOD = readFileSync(`${SAMPLES_DIR}/n01530575_brambling.JPEG`);
+const LARGE = readFileSync(new URL('./fixtures/large/n01440764_tench_4032x3024.jpg', import.meta.url));
+const inputs = fuzzInputs(fuzzSeeds(), TEST_FIXTURE_SEED, TEST_FIXTURE_INPUTS);
+const pil = JSON.parse(readFileSync(TEST_FIXTURE, 'utf8')) as { inputsSha256: string; ok: (0 | [number, number])[] };
+
+const pilAccepts = (decoder: DecoderName, input: FuzzInput) => {
+  const size = pil.ok[input.index];
+  return size !== 0 && size[0] * size[1] <= DEFAULT_MAX_PIXELS[decoder];
+};
+
+/** The share of inputs on which `accepted` and PIL agree. */
+function agreement(decoder: DecoderName, some: readonly FuzzInput[], accepted: (input: FuzzInput) => boolean): number {
+  return some.filter((input) => accepted(input) === pilAccepts(decoder, input)).length / some.length;
+}
+
+async function predict(base: string, photo: Buffer): Promise<void> {
+  const response = await fetch(`${base}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: photo });
+  assert.equal(response.status, 200, await response.text());
+}
+
+/**
+ * Good photos, a 12 MP one on each worker at once among them: the RSS to come back to is the one
+ * a real large photo leaves (the allocator keeps its pages), not the one of a server never used.
+ */
+async function settle(base: string): Promise<void> {
+  await Promise.all([LARGE, LARGE].map((photo) => predict(base, photo)));
+  for (let i = 0; i < 10; i++) await predict(base, GOOD);
+}
+
+/** `some` through `serve --decoder decoder` at 8 clients; the outcomes, and RSS after the first fifth and at the end. */
+async function throughService(decoder: DecoderName, some: readonly FuzzInput[]) {
+  const server = await startServe(['serve', '--port', String(await freePort()), '--decoder', decoder, '--model-name', 'fuzz', '--log-level', 'warn']);
+  try {
+    await settle(server.base);
+    const options = { concurrency: 8, timeoutMs: TIMEOUT_MS };
+    const warmUp = Math.floor(some.length / 5);
+    const first = await fuzzService(server.base, 'fuzz', some.slice(0, warmUp), options);
+    await settle(server.base);
+    const rssBefore = rssOf(server.pid);
+    const outcomes = [...first, ...(await fuzzService(server.base, 'fuzz', some.slice(warmUp), options))];
+    const live = await fetch(`${server.base}/v2/health/live`);
+    assert.equal(live.status, 200, 'the server is alive after the fuzzing');
+    await settle(server.base);
+    return { outcomes, rssBefore, rssAfter: rssOf(server.pid) };
+  } finally {
+    await server.stop();
+  }
+}
+
+describe(`${inputs.length} fuzzed photos (seed ${TEST_FIXTURE_SEED})`, () => {
+  it('are the inputs PIL judged in the fixture (else: node --import tsx bench/fuzz.ts --test-fixture)', () => {
+    assert.equal(inputsDigest(inputs), pil.inputsSha256);
+  });
+
+  for (const [decoder, some, minAgreement] of [
+    ['sharp', inputs.slice(0, 600), 0.95],
+    ['jimp', inputs.slice(600, 900), 0.8],
+  ] as const) {
+    it(`${some.length} through the service with ${decoder}: 200 or a JSON 4xx naming the problem, in time, RSS back, PIL's verdicts`, async () => {
+      const { outcomes, rssBefore, rssAfter } = await throughService(decoder, some);
+      const faults = outcomes.filter((o) => o.fault !== undefined);
+      assert.deepEqual(faults.slice(0, 5).map((o) => `#${o.index} ${o.seed} ${o.kind} by ${o.transport}: ${o.fault}`), []);
+      const late = outcomes.filter((o) => o.ms > TIMEOUT_MS);
+      assert.equal(late.length, 0, `answers slower than ${TIMEOUT_MS} ms: ${late.map((o) => o.index)}`);
+      assert.ok(outcomes.some((o) => o.status === 200) && outcomes.some((o) => o.status === 400), 'some accepted, some refused');
+      assert.ok(rssAfter <= rssBefore * 1.1, `RSS ${rssBefore >> 20} MB after the first fifth, ${rssAfter >> 20} MB at the end`);
+      const agree = agreement(decoder, some, (input) => outcomes[input.index - some[0].index].status === 200);
+      assert.ok(agree >= minAgreement, `${decoder} agrees with PIL on ${(agree * 100).toFixed(1)} % of the inputs`);
+    });
+  }
+
+  it('100 through predict (jimp): a row per photo, predictions or an error, exit code 1, and PIL\'s verdicts', async () => {
+    const some = inputs.slice(900);
+    const cli = await fuzzCli(some, 'jimp', 300_000);
+    assert.deepEqual(cli.faults, []);
+    assert.equal(cli.exitCode, 1, 'some photos failed');
+    const agree = agreement('jimp', some, (input) => cli.accepted.has(input.index));
+    assert.ok(agree >= 0.75, `predict --decoder jimp agrees with PIL on ${(agree * 100).toFixed(1)} % of the inputs`);
+  });
+});
