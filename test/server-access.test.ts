@@ -1,5 +1,7 @@
 // The API key: every POST needs it, compared in constant time; GETs stay open, /metrics too
 // unless protected; and `serve` reads the key from a file and warns when it serves without one.
+// CORS: off unless --cors-origin names the calling page's origin; then a preflight for a request
+// with the key passes without it, and even a 401 tells that page why.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,9 +13,10 @@ import type { FastifyInstance } from 'fastify';
 import { Classifier } from '../src/classifier.js';
 import { packagePath } from '../src/paths.js';
 import { createServer } from '../src/server/app.js';
-import { photos } from './helpers.js';
+import { photos, startServe } from './helpers.js';
 
 const KEY = 'k3y-with-some-length-0123456789';
+const ALLOWED = 'https://app.example.com';
 const PHOTO = readFileSync(photos()[0]);
 
 describe('API key', () => {
@@ -58,6 +61,99 @@ describe('API key', () => {
     for (const path of ['/v2/health/live', '/v2/health/ready', '/v2', '/']) assert.equal((await fetch(`${base}${path}`)).status, 200, path);
     assert.equal((await fetch(`${base}/metrics`)).status, 401);
     assert.equal((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).status, 200);
+  });
+});
+
+describe('CORS with --cors-origin', () => {
+  let app: FastifyInstance;
+  let base: string;
+  before(async () => {
+    const classifier = await Classifier.create({ decoder: 'sharp' });
+    app = await createServer(classifier, {
+      modelVersion: '1', maxBatch: 4, maxDelayMs: 0, maxQueue: 16, decodeWorkers: 1, maxBody: 1 << 24, timeoutMs: 30_000,
+      apiKey: KEY, corsOrigins: ['http://localhost:3000', ALLOWED],
+    });
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(() => app.close());
+
+  const preflight = (origin: string, headers = 'authorization, content-type') =>
+    fetch(`${base}/v1/predict?top=1`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': headers },
+    });
+
+  it('passes the preflight of an allowed origin without the key, naming the Authorization header', async () => {
+    const response = await preflight(ALLOWED);
+    assert.equal(response.status, 204);
+    assert.equal(response.headers.get('access-control-allow-origin'), ALLOWED);
+    assert.match(response.headers.get('access-control-allow-methods')!, /\bPOST\b/);
+    assert.match(response.headers.get('access-control-allow-headers')!, /\bAuthorization\b/i);
+    assert.match(response.headers.get('access-control-allow-headers')!, /\bContent-Type\b/i);
+    assert.equal(response.headers.get('access-control-allow-credentials'), null, 'a bearer key, not cookies');
+  });
+
+  it('answers an allowed origin with its CORS headers, the 401 without the key too', async () => {
+    const ok = await fetch(`${base}/v1/predict?top=1`, { method: 'POST', body: PHOTO, headers: { origin: ALLOWED, 'content-type': 'image/jpeg', authorization: `Bearer ${KEY}` } });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('access-control-allow-origin'), ALLOWED);
+    assert.match(ok.headers.get('vary')!, /origin/i);
+    const refused = await fetch(`${base}/v1/predict?top=1`, { method: 'POST', body: PHOTO, headers: { origin: ALLOWED, 'content-type': 'image/jpeg' } });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get('access-control-allow-origin'), ALLOWED, 'the page can read why');
+    assert.match(refused.headers.get('access-control-expose-headers')!, /WWW-Authenticate/i);
+    assert.match(((await refused.json()) as { error: string }).error, /API key is required/);
+  });
+
+  it('gives no CORS header to another origin, nor to a header it does not name', async () => {
+    for (const origin of ['https://evil.example.com', 'https://app.example.com.evil.example.com', 'http://app.example.com']) {
+      const response = await preflight(origin);
+      assert.equal(response.headers.get('access-control-allow-origin'), null, origin);
+      const post = await fetch(`${base}/v1/predict?top=1`, { method: 'POST', body: PHOTO, headers: { origin, 'content-type': 'image/jpeg', authorization: `Bearer ${KEY}` } });
+      assert.equal(post.headers.get('access-control-allow-origin'), null, origin);
+    }
+    const odd = await preflight(ALLOWED, 'authorization, x-custom');
+    assert.doesNotMatch(odd.headers.get('access-control-allow-headers') ?? '', /x-custom/i);
+  });
+});
+
+describe('serve --cors-origin', () => {
+  it('is off by default: no CORS headers, a preflight finds no route', async () => {
+    const serve = await startServe(['serve', '--port', '0', '--log-level', 'warn']);
+    try {
+      const preflight = await fetch(`${serve.base}/v1/predict`, {
+        method: 'OPTIONS',
+        headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+      assert.equal(preflight.headers.get('access-control-allow-origin'), null);
+      assert.equal(preflight.status, 404);
+      const post = await fetch(`${serve.base}/v1/predict?top=1`, { method: 'POST', body: PHOTO, headers: { origin: ALLOWED, 'content-type': 'image/jpeg' } });
+      assert.equal(post.status, 200);
+      assert.equal(post.headers.get('access-control-allow-origin'), null);
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  it('takes origins repeated and comma-separated, and refuses what is not an origin', async () => {
+    const serve = await startServe(['serve', '--port', '0', '--log-level', 'warn', '--cors-origin', 'http://a.test:8000,http://b.test', '--cors-origin', ALLOWED]);
+    try {
+      for (const origin of ['http://a.test:8000', 'http://b.test', ALLOWED]) {
+        const response = await fetch(`${serve.base}/v2`, { headers: { origin } });
+        assert.equal(response.headers.get('access-control-allow-origin'), origin);
+      }
+      assert.equal((await fetch(`${serve.base}/v2`, { headers: { origin: 'http://a.test' } })).headers.get('access-control-allow-origin'), null, 'the port is part of the origin');
+    } finally {
+      await serve.stop();
+    }
+    const run = promisify(execFile);
+    for (const bad of ['https://app.example.com/', 'app.example.com', 'https://app.example.com/page']) {
+      await assert.rejects(run(process.execPath, [packagePath('dist', 'cli.js'), 'serve', '--port', '0', '--cors-origin', bad], { timeout: 60_000 }), (err: { code: number; stderr: string }) => {
+        assert.equal(err.code, 1);
+        assert.match(err.stderr, /--cors-origin .* is not an origin/);
+        return true;
+      });
+    }
   });
 });
 
