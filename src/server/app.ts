@@ -73,6 +73,10 @@ export async function createServer(source: ModelSource, options: ServerOptions):
   // New requests get 503 while closing; in-flight ones finish, then the engine drains.
   app.addHook('preClose', async () => {
     closing = true;
+    // server.close() also stops Node's timeout checks, so a client trickling its body would hold
+    // the shutdown for ever. Every request read is answered within timeoutMs (503 past it): what is
+    // still connected after that is a client too slow to serve.
+    setTimeout(() => app.server.closeAllConnections(), options.timeoutMs + TIMEOUT_CHECK_MS).unref();
   });
   app.addHook('onRequest', async () => {
     if (closing) throw new OverloadedError('shutting down: not taking new requests');
