@@ -12,6 +12,8 @@ import { checkMix, type MixRequest, writeMix } from './requests.js';
 export interface SoakOptions {
   readonly seconds: number;
   readonly sampleSeconds: number;
+  /** The goals compare with the sample at the end of this; default: the first sixth (minute 5 of 30). */
+  readonly warmUpSeconds?: number;
   readonly connections: number;
   /** Flags after `serve --port 0`. */
   readonly serveFlags: readonly string[];
@@ -59,7 +61,7 @@ export interface Verdict {
 }
 
 export const GOALS = { rssGrowth: 0.05, p99Ratio: 1.5 } as const;
-/** The warm-up is the first sixth of the run: minute 5 of 30. */
+/** By default the warm-up is the first sixth of the run: minute 5 of 30. */
 const WARMUP_FRACTION = 5 / 30;
 
 const CLI = packagePath('dist', 'cli.js');
@@ -96,7 +98,8 @@ export async function soak(options: SoakOptions): Promise<Soak> {
     // After the load the service still answers, and answers right.
     await checkMix(service.base, mix);
     await checkAnswer(service.base, packagePath('samples', 'n01530575_brambling.JPEG'), 10);
-    const baseline = Math.max(0, Math.round(count * WARMUP_FRACTION) - 1);
+    const warmUp = options.warmUpSeconds ?? options.seconds * WARMUP_FRACTION;
+    const baseline = Math.min(count - 1, Math.max(0, Math.round(warmUp / options.sampleSeconds) - 1));
     return {
       command: ['node dist/cli.js', ...args.slice(1)].join(' '),
       mix: mix.map(({ kind, expect, file, path }) => ({ kind, expect, file: file.split('/').pop()!, path })),
