@@ -114,12 +114,17 @@ export async function soak(options: SoakOptions): Promise<Soak> {
   }
 }
 
-/** The goals, checked over the samples after `baseline`. */
-export function judge(samples: readonly Sample[], baseline: number): Verdict {
+/**
+ * The goals, checked over the samples after `baseline`: RSS against the baseline's, p99 against
+ * the worst of the warm-up's last minute (the baseline alone when samples are a minute long).
+ */
+function judge(samples: readonly Sample[], baseline: number): Verdict {
   const base = samples[baseline];
   const after = samples.slice(baseline + 1);
+  const lastMinute = samples.slice(0, baseline + 1).filter((s) => s.atSeconds > base.atSeconds - 60);
+  const p99Base = Math.max(...lastMinute.map((s) => s.p99Ms));
   const rssGrowth = Math.max(0, ...after.map((s) => s.rssMb / base.rssMb - 1));
-  const p99Ratio = Math.max(1, ...after.map((s) => s.p99Ms / base.p99Ms));
+  const p99Ratio = Math.max(1, ...after.map((s) => s.p99Ms / p99Base));
   const serverErrors = sum(samples.map((s) => s.serverErrors));
   const socketErrors = sum(samples.map((s) => s.socketErrors));
   const failures = [
