@@ -63,7 +63,9 @@ describe('serve with misbehaving clients', () => {
 
   async function queueDepth(): Promise<number> {
     const text = await (await fetch(`${serve.base}/metrics`)).text();
-    return Number(text.match(/^inference_queue_depth (\S+)$/m)![1]);
+    const series = [...text.matchAll(/^inference_queue_depth(?:\{[^}]*\})? (\S+)$/gm)];
+    assert.ok(series.length > 0, 'the queue depth gauge is in /metrics');
+    return series.reduce((sum, m) => sum + Number(m[1]), 0);
   }
 
   /**
