@@ -40,8 +40,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `node dist/cli.js <args>` (a serve command line) in a child process, once it listens; stop() ends it with SIGTERM. */
-export async function startServe(args: string[], env: Record<string, string> = {}): Promise<{ base: string; pid: number; stop(): Promise<void> }> {
+/** `node dist/cli.js <args>` (a serve command line) in a child process, once it listens; stop() ends it with SIGTERM and gives its exit code. */
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<{ base: string; pid: number; stop(): Promise<number | null> }> {
   const child = spawn(process.execPath, [packagePath('dist', 'cli.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -55,7 +55,8 @@ export async function startServe(args: string[], env: Record<string, string> = {
     pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
-      await exited;
+      const [code] = await exited;
+      return code as number | null;
     },
   };
 }

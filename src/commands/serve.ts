@@ -5,8 +5,9 @@ import { Classifier } from '../classifier.js';
 import { availableCpus } from '../cpus.js';
 import { backendOf } from '../model/load.js';
 import { modelFolders } from '../model/repository.js';
-import { createServer } from '../server/app.js';
 import type { ModelSource } from '../server/models.js';
+import { parseCorsOrigins } from '../server/access.js';
+import { createServer, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS } from '../server/app.js';
 import { DECODER_NAMES, type DecoderName } from '../image/types.js';
 import { classifierOptions, engineOptions, engineSettings, modelOptions } from './options.js';
 
@@ -31,9 +32,12 @@ export function builder(yargs: Argv) {
     .option('max-queue', { type: 'number', default: 256, describe: 'Images accepted and unanswered before new requests get 503' })
     .option('max-body', { type: 'number', default: 32 * MiB, describe: 'Largest request body in bytes (413 beyond)' })
     .option('timeout-ms', { type: 'number', default: 30_000, describe: 'Answer 503 to a request not done by then; 408 to a body not received by then' })
+    .option('headers-timeout-ms', { type: 'number', default: HEADERS_TIMEOUT_MS, describe: 'Answer 408 to a request whose headers have not all arrived by then (at most --timeout-ms)' })
+    .option('keep-alive-timeout-ms', { type: 'number', default: KEEP_ALIVE_TIMEOUT_MS, describe: 'Close a keep-alive connection idle this long (above a proxy\'s own idle timeout)' })
     .option('api-key', { type: 'string', describe: 'Require Authorization: Bearer <key> on every POST (inference); health, metadata and metrics stay open' })
     .option('api-key-file', { type: 'string', describe: 'Read the API key from this file (e.g. a mounted secret)' })
     .option('protect-metrics', { type: 'boolean', default: false, describe: 'GET /metrics needs the API key too' })
+    .option('cors-origin', { type: 'string', array: true, default: [] as string[], describe: 'Let pages of this origin call the service (repeat or comma-separate; * for any); default: none, no CORS headers' })
     .option('log-level', { choices: ['fatal', 'error', 'warn', 'info', 'debug'], default: 'info', describe: 'Server log level' })
     .example('$0 serve --decoder jimp --port 9000', 'serve on port 9000 with the pure-JS decoder')
     .example('$0 serve --model-repository models/ --default-model resnet', 'serve every folder of models/, /v1/predict?model=NAME')
@@ -43,7 +47,7 @@ export function builder(yargs: Argv) {
 type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
 export async function handler(argv: Args): Promise<void> {
-  for (const flag of ['port', 'maxBatch', 'maxDelayMs', 'maxQueue', 'maxBody', 'timeoutMs'] as const) {
+  for (const flag of ['port', 'maxBatch', 'maxDelayMs', 'maxQueue', 'maxBody', 'timeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs'] as const) {
     const value = argv[flag];
     const min = flag === 'port' || flag === 'maxDelayMs' ? 0 : 1;
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new Error(`--${kebab(flag)} must be an integer ≥ ${min}, got ${value}`);
@@ -75,10 +79,12 @@ export async function handler(argv: Args): Promise<void> {
     maxQueue: argv.maxQueue,
     maxBody: argv.maxBody,
     timeoutMs: argv.timeoutMs,
+    headersTimeoutMs: argv.headersTimeoutMs,
+    keepAliveTimeoutMs: argv.keepAliveTimeoutMs,
   };
   const apiKey = await readApiKey(argv.apiKey, argv.apiKeyFile);
-  const access = { apiKey, protectMetrics: argv.protectMetrics };
-  console.log(`pytorch-infer serve: ${Object.entries(settings).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(' ')} apiKey=${apiKey ? 'set' : 'none'}`);
+  const access = { apiKey, protectMetrics: argv.protectMetrics, corsOrigins: parseCorsOrigins(argv.corsOrigin) };
+  console.log(`pytorch-infer serve: ${Object.entries(settings).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(' ')} apiKey=${apiKey ? 'set' : 'none'} corsOrigins=${access.corsOrigins.join(',') || 'none'}`);
   if (!apiKey && !isLoopback(argv.host)) {
     console.warn(`warning: serving on ${argv.host} without an API key: anyone who reaches this address can run inference (--api-key or PYTORCH_INFER_API_KEY)`);
   }

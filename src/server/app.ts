@@ -21,8 +21,19 @@ export interface ServerOptions extends ModelsOptions, AccessOptions {
   maxBody: number;
   /** The service always has one: a request not answered by then gets 503, a body not received 408. */
   timeoutMs: number;
+  /** A request whose headers have not all come by then gets 408; default HEADERS_TIMEOUT_MS. */
+  headersTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this; default KEEP_ALIVE_TIMEOUT_MS. */
+  keepAliveTimeoutMs?: number;
   logger?: FastifyServerOptions['logger'];
 }
+
+/** Headers are a few hundred bytes: a client slower than this is broken or trickling them on purpose. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** Longer than the 60 s idle timeout of the usual proxies and load balancers, so they close first. */
+export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+/** How often Node looks for requests past their headers or request timeout (its default, 30 s, would let a 408 come that much late). */
+const TIMEOUT_CHECK_MS = 1000;
 
 /**
  * Builds the service around a loaded classifier (Classifier.create has warmed the model up) or
@@ -41,10 +52,16 @@ export async function createServer(source: ModelSource, options: ServerOptions):
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBody,
     requestTimeout: options.timeoutMs, // a client that takes longer to send its body gets 408
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      headersTimeout: Math.min(options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, options.timeoutMs),
+      requestTimeout: options.timeoutMs, // Node checks headersTimeout ≤ requestTimeout when it creates the server
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+    },
     return503OnClosing: false, // fastify's own 503 has no Retry-After: the onRequest hook answers instead
   });
   installErrorHandler(app);
-  installAccessControl(app, options);
+  await installAccessControl(app, options);
 
   app.decorateRequest('modelName', '');
   app.addHook('onResponse', async (request, reply) => {
@@ -56,6 +73,10 @@ export async function createServer(source: ModelSource, options: ServerOptions):
   // New requests get 503 while closing; in-flight ones finish, then the engine drains.
   app.addHook('preClose', async () => {
     closing = true;
+    // server.close() also stops Node's timeout checks, so a client trickling its body would hold
+    // the shutdown for ever. Every request read is answered within timeoutMs (503 past it): what is
+    // still connected after that is a client too slow to serve.
+    setTimeout(() => app.server.closeAllConnections(), options.timeoutMs + TIMEOUT_CHECK_MS).unref();
   });
   app.addHook('onRequest', async () => {
     if (closing) throw new OverloadedError('shutting down: not taking new requests');
