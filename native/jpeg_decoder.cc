@@ -115,6 +115,18 @@ class DecodeWorker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
+  // A decode worker thread can end (its pool closing, a deadline) with a decode in flight. Its
+  // completion then runs while the thread's environment is torn down, where every N-API call
+  // fails: node-addon-api throws for that outside its callback guard, and an exception escaping
+  // into libuv aborts the whole process. Nobody awaits the promise any more; only free the job.
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    try {
+      Napi::AsyncWorker::OnWorkComplete(env, status);
+    } catch (const Napi::Error&) {
+      Destroy();
+    }
+  }
+
   void RejectHeader() { deferred_.Reject(Napi::Error::New(Env(), failure_).Value()); }
 
  private:

@@ -1,6 +1,7 @@
 // The JPEG addon (native/jpeg_decoder.cc): libjpeg-turbo called directly gives the pixels libvips
 // gives through sharp, refuses what libvips refuses, and checks its arguments.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -8,6 +9,7 @@ import { readHeader } from '../src/image/index.js';
 import { jpegComponents } from '../src/image/header.js';
 import { libjpeg } from '../src/image/libjpeg.js';
 import { decodeWithLibvips } from '../src/image/sharp.js';
+import { packagePath } from '../src/paths.js';
 import { PHOTOS } from './image-fixtures.js';
 import { photos } from './helpers.js';
 
@@ -48,5 +50,25 @@ describe('libjpeg addon', () => {
     assert.throws(() => addon.decode(new Uint8Array(4), 3), RangeError);
     await assert.rejects(addon.decode(new Uint8Array([0xff, 0xd8, 0xff, 0xd9]), 1), /JPEG/);
     await assert.rejects(addon.decode(Uint8Array.from({ length: 64 }, (_, i) => i), 1), Error);
+  });
+});
+
+describe('libjpeg addon in worker threads that end', () => {
+  it('survives workers terminated while they load it or decode with it (no native abort)', async () => {
+    // What predict's decode pool does when it closes early, many times over, in a child process.
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const body = 'const a = require(process.argv[2]); const b = require("node:fs").readFileSync(process.argv[3]); ' +
+        'for (let i = 0; i < 50; i++) a.decode(new Uint8Array(b), 1);';
+      (async () => {
+        for (let i = 0; i < 120; i++) {
+          const w = new Worker(body, { eval: true, argv: process.argv.slice(1) });
+          await new Promise((r) => setTimeout(r, i % 60));
+          await w.terminate();
+        }
+      })();`;
+    const addon = packagePath('build', 'Release', 'pytorch_infer_jpeg.node');
+    const { status, stderr } = spawnSync(process.execPath, ['-e', script, addon, join(PHOTOS, 'n01440764_tench.JPEG')], { encoding: 'utf8' });
+    assert.equal(status, 0, stderr);
   });
 });
