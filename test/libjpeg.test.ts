@@ -1,13 +1,12 @@
 // The JPEG addon (native/jpeg_decoder.cc): libjpeg-turbo called directly gives the pixels libvips
-// gives through sharp, refuses what libvips refuses, and checks its arguments.
+// gives through sharp, refuses the corrupt files PIL refuses, and checks its arguments.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readHeader } from '../src/image/index.js';
-import { jpegComponents } from '../src/image/header.js';
-import { libjpeg } from '../src/image/libjpeg.js';
+import { decodeWithLibjpeg, libjpeg } from '../src/image/libjpeg.js';
 import { decodeWithLibvips } from '../src/image/sharp.js';
 import { packagePath } from '../src/paths.js';
 import { PHOTOS } from './image-fixtures.js';
@@ -19,20 +18,19 @@ const jpeg = libjpeg();
 describe('libjpeg addon', () => {
   it('is built here', () => assert.ok(jpeg, 'build/Release/pytorch_infer_jpeg.node (libjpeg-dev installed?)'));
 
-  it('decodes every sample photo to the bytes libvips decodes', async () => {
-    const files = photos(PHOTOS);
-    assert.ok(files.length >= 100);
+  it('decodes every sample photo and the CMYK one to the bytes libvips decodes', async () => {
+    const files = [...photos(PHOTOS), packagePath('test', 'fixtures', 'reference', 'formats', 'cmyk.jpg')];
+    assert.ok(files.length >= 101);
     for (const file of files) {
       const bytes = new Uint8Array(readFileSync(file));
-      if (jpegComponents(bytes) === 4) continue; // CMYK goes through libvips
-      const ours = await jpeg!.decode(bytes, 1);
+      const ours = await decodeWithLibjpeg(jpeg!, bytes, readHeader(bytes), LIMITS);
       const theirs = await decodeWithLibvips(bytes, readHeader(bytes), LIMITS);
       assert.deepEqual([ours.width, ours.height], [theirs.width, theirs.height], file);
       assert.ok(Buffer.from(ours.data).equals(Buffer.from(theirs.data)), `${file}: pixels differ`);
     }
   });
 
-  it('accepts corrupt entropy data as libvips does, and refuses a cut file as it does', async () => {
+  it('accepts corrupt entropy data and a file cut after its last row, as PIL does, and refuses one cut before it', async () => {
     const bytes = new Uint8Array(readFileSync(join(PHOTOS, 'n01440764_tench.JPEG')));
     const scan = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0xda); // start of scan
     const damaged = bytes.slice();
@@ -40,8 +38,13 @@ describe('libjpeg addon', () => {
     const ours = await jpeg!.decode(damaged, 1);
     const theirs = await decodeWithLibvips(damaged, readHeader(damaged), LIMITS);
     assert.ok(Buffer.from(ours.data).equals(Buffer.from(theirs.data)));
-    await assert.rejects(jpeg!.decode(bytes.subarray(0, bytes.length - 2000), 1), /truncated/);
-    await assert.rejects(decodeWithLibvips(bytes.subarray(0, bytes.length - 2000), readHeader(bytes), LIMITS), /truncated|premature/i);
+    const full = await jpeg!.decode(bytes, 1);
+    // The scan whole, then a comment cut short and no end marker: PIL decodes it.
+    const cutComment = Buffer.concat([bytes.subarray(0, bytes.length - 2), Buffer.from([0xff, 0xfe, 0x00, 0x10]), Buffer.from('abc')]);
+    const cutAfter = await jpeg!.decode(new Uint8Array(cutComment), 1);
+    assert.ok(Buffer.from(cutAfter.data).equals(Buffer.from(full.data)));
+    // Missing only its end marker, a file runs out before the last row too (libjpeg reads ahead): PIL refuses it.
+    for (const cut of [2, 2000]) await assert.rejects(jpeg!.decode(bytes.subarray(0, bytes.length - cut), 1), /truncated/);
   });
 
   it('rejects bad arguments and non-JPEG bytes with an Error, never an abort', async () => {
