@@ -1,5 +1,6 @@
-// The decode side's addon. Its JPEG decoder (native/jpeg_decoder.cc): libjpeg-turbo called directly gives the pixels libvips
-// gives through sharp, refuses the corrupt files PIL refuses, and checks its arguments.
+// The decode side's addon. Its JPEG decoder (native/jpeg_decoder.cc), libjpeg-turbo called directly,
+// gives the pixels libvips gives through sharp, refuses the corrupt files PIL refuses, and checks its
+// arguments; trimHeap (native/heap_trim.cc) gives freed memory back.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
