@@ -1,5 +1,5 @@
 // Faults in decoding, through the real service (node dist/cli.js serve): a decode past its
-// deadline, a decoder worker killed by a bomb's memory, a photo that claims a small size and
+// deadline, a decode worker dying of its own cause, a decoder worker killed by a bomb's memory, a photo that claims a small size and
 // decodes a huge one, a 40 MP photo on its own, and one slow request beside a quick one.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -92,6 +92,60 @@ describe('a runaway decode (jimp, 2 workers, 800 ms deadline)', () => {
     assert.equal(json.code, 'DECODE_TOO_COSTLY');
     assert.match(json.error!, /longer than 800 ms .*--decode-timeout-ms/);
     await okAll(server.base, 4); // both workers, the new one included
+  });
+});
+
+/**
+ * The service's decode workers as the Node inspector sees them (NODE_OPTIONS=--inspect): `kill`
+ * runs process.exit in one, a worker thread dying of a cause of its own, as a bug would make it.
+ */
+async function inspectWorkers(inspectorPort: number) {
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => ((socket.onopen = resolve), (socket.onerror = reject)));
+  const workers = new Set<string>();
+  socket.onmessage = (event) => {
+    const { method, params } = JSON.parse(String(event.data)) as { method?: string; params?: { sessionId: string; workerInfo?: { url: string } } };
+    if (method === 'NodeWorker.attachedToWorker' && params!.workerInfo!.url.includes('decode-worker')) workers.add(params!.sessionId);
+    if (method === 'NodeWorker.detachedFromWorker') workers.delete(params!.sessionId);
+  };
+  let id = 0;
+  const send = (method: string, params: object) => socket.send(JSON.stringify({ id: ++id, method, params }));
+  send('NodeWorker.enable', { waitForDebuggerOnStart: false });
+  return {
+    count: () => workers.size,
+    kill(code: number) {
+      const [sessionId] = workers;
+      const message = JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression: `process.exit(${code})` } });
+      send('NodeWorker.sendMessageToWorker', { sessionId, message });
+    },
+    close: () => socket.close(),
+  };
+}
+
+describe('a decode worker that dies mid-request (jimp, 1 worker)', () => {
+  it('fails its request with a JSON 503 and Retry-After, and a new worker decodes the photo queued behind it and the next ones', async () => {
+    const inspectorPort = await freePort();
+    const server = await startServe(['serve', '--port', String(await freePort()), '--log-level', 'warn', '--decoder', 'jimp', '--decode-workers', '1'], {
+      NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}`,
+    });
+    const workers = await inspectWorkers(inspectorPort);
+    try {
+      while (workers.count() === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      const large = fetch(`${server.base}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: LARGE }); // ~1 s of jimp
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const queued = post(server.base, SMALL, 'image/jpeg');
+      workers.kill(9);
+      const dead = await large;
+      assert.equal(dead.status, 503);
+      assert.ok(Number(dead.headers.get('retry-after')) >= 1);
+      assert.match(((await dead.json()) as { error: string }).error, /decode worker stopped \(exit code 9\).*retry/);
+      assert.equal((await queued).status, 200);
+      await okAll(server.base, 4);
+    } finally {
+      workers.close();
+      await server.stop();
+    }
   });
 });
 
