@@ -23,6 +23,8 @@ await yargs(hideBin(process.argv).map((arg) => (arg === '-' ? predict.DASH : arg
   .command(bench)
   .demandCommand(1, 'Name a command: predict, info, serve or bench')
   .strict()
+  // yargs types check's second argument as the aliases; it is the parser's options.
+  .check((argv, options) => givenOnce(argv, options as unknown as ParserOptions))
   .wrap(Math.min(100, process.stdout.columns || 100))
   .fail((msg, err) => {
     // Usage mistakes exit 2, failures while running exit 1; neither prints a stack. A check()
@@ -34,3 +36,22 @@ await yargs(hideBin(process.argv).map((arg) => (arg === '-' ? predict.DASH : arg
   .help()
   .version(JSON.parse(readFileSync(packagePath('package.json'), 'utf8')).version)
   .parseAsync();
+
+/**
+ * yargs makes an option given twice an array; a one-value option so given is a usage mistake, not
+ * the first or the last of them silently (`--host 127.0.0.1 --host 0.0.0.0` is not two addresses).
+ */
+interface ParserOptions {
+  /** Every option declared, by its name as declared. */
+  key: Record<string, boolean>;
+  array: string[];
+}
+
+function givenOnce(argv: Record<string, unknown>, options: ParserOptions): true | string {
+  for (const name of Object.keys(options.key)) {
+    const value = argv[name];
+    if (!Array.isArray(value) || options.array.includes(name)) continue;
+    return `--${name} was given ${value.length} times (${value.join(', ')}): give it once`;
+  }
+  return true;
+}

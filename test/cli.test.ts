@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { packagePath } from '../src/paths.js';
-import { photos, PHOTOS_DIR, SAMPLES_DIR, trueIndex } from './helpers.js';
+import { freePort, photos, PHOTOS_DIR, SAMPLES_DIR, startServe, trueIndex } from './helpers.js';
 
 const CLI = packagePath('dist', 'cli.js');
 
@@ -76,6 +76,24 @@ describe('pytorch-infer CLI', () => {
     const badTop = await cli('predict', '--top', '0', photos(SAMPLES_DIR)[0]);
     assert.equal(badTop.code, 1);
     assert.match(badTop.stderr, /--top must be a positive integer/);
+    // A one-value flag given twice is neither of its values silently; a list flag takes both.
+    const twice = await cli('serve', '--host', '127.0.0.1', '--host', '0.0.0.0');
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /--host was given 2 times \(127\.0\.0\.1, 0\.0\.0\.0\): give it once/);
+    const topTwice = await cli('predict', '--top', '1', '--top', '2', photos(SAMPLES_DIR)[0]);
+    assert.equal(topTwice.code, 2);
+  });
+
+  it('serve says the address it is bound to: every address for 0.0.0.0, not the first of them', async () => {
+    const server = await startServe(['serve', '--host', '0.0.0.0', '--port', String(await freePort()), '--api-key', 'k', '--cors-origin', 'https://a.example', '--cors-origin', 'https://b.example']);
+    try {
+      assert.match(server.base, /^http:\/\/0\.0\.0\.0:\d+$/);
+      const ready = await fetch(`${server.base.replace('0.0.0.0', '127.0.0.1')}/v2/health/ready`, { headers: { origin: 'https://b.example' } });
+      assert.equal(ready.status, 200);
+      assert.equal(ready.headers.get('access-control-allow-origin'), 'https://b.example');
+    } finally {
+      await server.stop();
+    }
   });
 
   it('predicts with a model folder (--model DIR) on each backend: its labels, PyTorch\'s answers', async () => {

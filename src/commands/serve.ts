@@ -99,8 +99,11 @@ export async function handler(argv: Args): Promise<void> {
       console.log(`model ${m.name}: ${m.state}${m.backend ? ` (${m.backend})` : ''}${m.reason ? `: ${m.reason}` : ''}`);
     }
   }
-  const address = await app.listen({ host: argv.host, port: argv.port });
-  console.log(`listening on ${address}`);
+  const address = new URL(await app.listen({ host: argv.host, port: argv.port }));
+  // fastify answers with its first address (127.0.0.1 for 0.0.0.0): say the one bound.
+  const everywhere = argv.host === '0.0.0.0' || argv.host === '::';
+  if (everywhere) address.hostname = argv.host === '::' ? '[::]' : argv.host;
+  console.log(`listening on ${address.origin}${everywhere ? ' (every address of this machine)' : ''}`);
 
   const shutdown = async (signal: string) => {
     console.log(`${signal}: not ready, finishing requests in flight`);
