@@ -16,7 +16,7 @@ export function writeReport(soak: Soak, out: string, commit: string): string {
     `# Soak (bench/soak.ts), ${new Date().toISOString().slice(0, 16)} UTC at ${commit}`,
     '',
     `\`${soak.command}\` under wrk, ${soak.connections} keep-alive connections from loopback for ${minutes(samples.at(-1)!.atSeconds)} min, ` +
-      `cycling through ${soak.mix.length} requests (${kinds}); one sample every ${soak.sampleSeconds} s. ` +
+      `cycling through ${soak.mix.length} requests (${kinds}); one sample every ${soak.sampleSeconds} s (its RSS: the median of a reading a second). ` +
       `${cpus()[0]?.model ?? process.arch}, ${availableParallelism()} CPUs shared with other work (load average at the end ${loadavg()[0].toFixed(1)}).`,
     '',
     `Goals, from the warm-up's end (sample at ${minutes(base.atSeconds)} min) on: RSS grows ≤ ${GOALS.rssGrowth * 100} %, ` +

@@ -2,8 +2,9 @@
 // per sample period, and after each the server's RSS, latency and error counts. judge() holds
 // the goals: from the end of the warm-up (minute 5 of 30) on, RSS grows ≤ 5 %, p99 stays within
 // 1.5× and no request gets a 5xx or no answer.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { packagePath } from '../../src/paths.js';
+import { median } from '../../src/bench/stats.js';
 import { treeCpuMs } from '../../src/bench/tree-cpu.js';
 import { checkAnswer, startService } from '../http/server.js';
 import { wrk } from '../http/wrk.js';
@@ -34,7 +35,10 @@ export interface Sample {
   readonly socketErrors: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
-  /** The server process's resident memory (VmRSS) when the sample ends. */
+  /**
+   * The server process's resident memory (VmRSS): the median of a reading a second during the
+   * sample. One reading swings by ±5 % with the photos in flight and the heap trim's timing.
+   */
   readonly rssMb: number;
   /** Server CPU (its whole process tree) per answered request. */
   readonly cpuMsPerRequest: number;
@@ -79,7 +83,10 @@ export async function soak(options: SoakOptions): Promise<Soak> {
     const count = Math.max(1, Math.round(options.seconds / options.sampleSeconds));
     for (let i = 1; i <= count; i++) {
       const cpuBefore = treeCpuMs(service.pid);
-      const load = await wrk(url, mix, options.connections, options.sampleSeconds);
+      const rss: number[] = [];
+      // A server gone mid-sample is reported by wrk's errors and the checks after the load.
+      const reading = setInterval(() => existsSync(`/proc/${service.pid}`) && rss.push(rssMb(service.pid)), 1000);
+      const load = await wrk(url, mix, options.connections, options.sampleSeconds).finally(() => clearInterval(reading));
       const sample: Sample = {
         atSeconds: i * options.sampleSeconds,
         requests: load.ok + load.clientErrors + load.serverErrors + load.socketErrors,
@@ -89,7 +96,7 @@ export async function soak(options: SoakOptions): Promise<Soak> {
         socketErrors: load.socketErrors,
         p50Ms: load.p50Ms,
         p99Ms: load.p99Ms,
-        rssMb: rssMb(service.pid),
+        rssMb: median(rss.length > 0 ? rss : [rssMb(service.pid)]),
         cpuMsPerRequest: (treeCpuMs(service.pid) - cpuBefore) / Math.max(1, load.ok + load.clientErrors),
       };
       samples.push(sample);
