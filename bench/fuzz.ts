@@ -73,16 +73,13 @@ interface DecoderRun {
   cli: CliOutcome;
 }
 
-/**
- * A few good photos, so that RSS is measured with the allocator and the workers warm, then long
- * enough idle for the decode pool's heap trim (within 2 s of the last decode) to have run.
- */
+/** A few good photos, so that RSS is measured with the allocator and the workers warm. */
 async function settle(base: string): Promise<void> {
   for (let i = 0; i < 20; i++) {
     const r = await fetch(`${base}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: GOOD });
     if (r.status !== 200) throw new Error(`a good photo got HTTP ${r.status}: ${await r.text()}`);
   }
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  await new Promise((resolve) => setTimeout(resolve, 2000));
 }
 
 const runs: DecoderRun[] = [];
@@ -100,7 +97,7 @@ for (const decoder of DECODER_NAMES) {
     let done = 0;
     const options = { concurrency: CONCURRENCY, timeoutMs: TIMEOUT_MS, onAnswer: () => ++done % 1000 === 0 && log(`${decoder}: ${done}/${inputs.length}`) };
     // RSS is compared from after the first inputs: the decoders' first large images raise the
-    // high-water mark of what stays mapped (V8's heaps, libvips' caches) once; a leak grows on.
+    // allocator's high-water mark once (glibc keeps freed pages in its arenas); a leak grows on.
     const first = await fuzzService(service.base, MODEL, inputs.slice(0, WARM_UP), options);
     await settle(service.base);
     const rssBefore = rssOf(service.pid);

@@ -12,8 +12,6 @@
 #include <jpeglib.h>
 #include <jerror.h>  // the warning codes
 
-#include "heap_trim.h"
-
 namespace pytorch_infer {
 namespace {
 
@@ -169,7 +167,6 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decode", Napi::Function::New(env, Decode, "decode"));
   exports.Set("libjpegVersion", Napi::Number::New(env, JPEG_LIB_VERSION));
-  ExportHeapTrim(env, exports);
   return exports;
 }
 

@@ -37,7 +37,7 @@ export interface Sample {
   readonly p99Ms: number;
   /**
    * The server process's resident memory (VmRSS): the median of a reading a second during the
-   * sample. One reading swings by ±5 % with the photos in flight and the heap trim's timing.
+   * sample. One reading swings by ±5 % with the photos in flight.
    */
   readonly rssMb: number;
   /** Server CPU (its whole process tree) per answered request. */

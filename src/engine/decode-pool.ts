@@ -6,7 +6,6 @@ import type { Worker } from 'node:worker_threads';
 import { ImageError, type ImageErrorCode, type LoadOptions } from '../image/index.js';
 import { DEFAULT_PREPROCESSING } from '../model/config.js';
 import { startWorker } from '../worker.js';
-import { HeapTrimmer } from './heap-trim.js';
 
 export interface DecodeRequest {
   id: number;
@@ -110,7 +109,6 @@ export class DecodePool {
   readonly #freeSlots: SharedArrayBuffer[] = [];
   /** One [3, H, W] float32 tensor of the model's input size. */
   readonly #slotBytes: number;
-  readonly #trimmer = new HeapTrimmer();
   #nextId = 0;
   #closed = false;
   /** Settles once the first workers have warmed up (rejects if one could not decode). */
@@ -164,7 +162,6 @@ export class DecodePool {
     const closed = new Error('the decode pool is closed');
     for (const jobs of this.#waiting.values()) for (const job of jobs) job.reject(closed);
     this.#waiting.clear();
-    this.#trimmer.cancel();
     for (const lane of this.#lanes) {
       clearTimeout(lane.timer);
       lane.job?.reject(closed);
@@ -194,7 +191,6 @@ export class DecodePool {
       clearTimeout(lane.timer);
       const job = lane.job;
       if (job) this.#fail(job, lane.ending?.error ?? workerDied(code, failure));
-      this.#trimmer.soon(); // the ended worker's memory too
       this.#lanes[this.#lanes.indexOf(lane)] = this.#spawn();
       this.#dispatch();
     });
@@ -236,7 +232,6 @@ export class DecodePool {
       void lane.worker.terminate();
     }
     job.observe?.(reply.seconds);
-    this.#trimmer.soon();
     const { slot } = job;
     if (reply.error === undefined) {
       job.resolve({ data: new Float32Array(slot), release: () => this.#freeSlots.push(slot) });
