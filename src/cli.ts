@@ -37,16 +37,16 @@ await yargs(hideBin(process.argv).map((arg) => (arg === '-' ? predict.DASH : arg
   .version(JSON.parse(readFileSync(packagePath('package.json'), 'utf8')).version)
   .parseAsync();
 
-/**
- * yargs makes an option given twice an array; a one-value option so given is a usage mistake, not
- * the first or the last of them silently (`--host 127.0.0.1 --host 0.0.0.0` is not two addresses).
- */
 interface ParserOptions {
   /** Every option declared, by its name as declared. */
   key: Record<string, boolean>;
   array: string[];
 }
 
+/**
+ * yargs makes an option given twice an array; a one-value option so given is a usage mistake, not
+ * the first or the last of them silently (`--host 127.0.0.1 --host 0.0.0.0` is not two addresses).
+ */
 function givenOnce(argv: Record<string, unknown>, options: ParserOptions): true | string {
   for (const name of Object.keys(options.key)) {
     const value = argv[name];
