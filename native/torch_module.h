@@ -38,9 +38,9 @@ struct LoadOptions {
   bool no_grad = false;           // NoGradGuard instead of InferenceMode around forward
   bool executor_optimize = true;  // torch::jit::setGraphExecutorOptimize during forward
   // Forwards that may run at once, each on an inference thread of its own. Measured on 2 cores,
-  // 2 in flight: two 1-thread lanes 97 / 71 img/s and 9.0 / 8.1 CPU ms/img at batch 1 / 4, one
-  // forward on 2 threads (passive OpenMP) 103 / 131 img/s and 8.9 / 7.4: lanes buy neither
-  // throughput nor CPU per image; default 1.
+  // forwards alone: two 1-thread lanes 97 / 71 img/s and 9.0 / 8.1 CPU ms/img at batch 1 / 4, one
+  // forward on 2 threads (passive OpenMP) 103 / 131 img/s and 8.9 / 7.4. In the service, beside
+  // the decode workers, two lanes keep both cores busy (serve's default: 147-153 img/s vs 121-125).
   int lanes = 1;
 };
 

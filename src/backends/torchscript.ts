@@ -25,9 +25,10 @@ export class TorchScriptBackend implements Backend {
     readonly classes: number,
     readonly maxBatch: number,
     /**
-     * Forwards that run at once, each on an inference thread of the addon's own: `torch.lanes`,
-     * default 1 (BackendOptions.lanes is not taken: two 1-thread lanes cost the same CPU per
-     * image as one 2-thread forward, bench/results/libtorch-options.md, group D).
+     * Forwards that run at once, each on an inference thread of the addon's own (`lanes`, or
+     * `torch.lanes`; default 1). Alone, two 1-thread lanes cost the CPU per image of one 2-thread
+     * forward (bench/results/libtorch-options.md, group D); beside decode workers they keep both
+     * cores busy, where a 2-thread forward waits for a preempted thread of its team.
      */
     readonly lanes: number,
   ) {
@@ -44,7 +45,8 @@ export class TorchScriptBackend implements Backend {
     });
     const addon = native();
     addon.setNumThreads(threads);
-    const module = await addon.load(model, { ...options.torch, optimize });
+    const lanes = options.torch?.lanes ?? options.lanes ?? 1;
+    const module = await addon.load(model, { ...options.torch, optimize, lanes });
     try {
       // A config given (a folder's config.json) wins over the one the file carries.
       const config = options.config ?? (module.config === undefined ? DEFAULT_CONFIG : parseConfig(module.config, `${model} (extra file config.json)`));
@@ -57,7 +59,7 @@ export class TorchScriptBackend implements Backend {
         maxBatch = 1;
         return probe(model, shape, 1, forward);
       });
-      return new TorchScriptBackend(module, model, threads, optimize, config, classes, maxBatch, options.torch?.lanes ?? 1);
+      return new TorchScriptBackend(module, model, threads, optimize, config, classes, maxBatch, lanes);
     } catch (err) {
       module.close();
       throw err;

@@ -45,7 +45,7 @@ export function classifierOptions(argv: {
 export function engineOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('threads', { type: 'number', describe: 'Intra-op threads of each forward (default: the CPUs available ÷ lanes)' })
-    .option('lanes', { type: 'number', describe: 'Forwards at once, each on its own thread(s) (default: the CPUs available; LibTorch runs 1)' })
+    .option('lanes', { type: 'number', describe: 'Forwards at once, each on its own thread(s) (default: the CPUs available)' })
     .option('decode-workers', { type: 'number', describe: 'Decoder worker threads (default: the CPUs available; serve --model-repository: of each model, the CPUs over the folders, at least 1)' })
     .option('decode-timeout-ms', { type: 'number', default: DEFAULT_DECODE_DEADLINE_MS, describe: 'Stop decoding a photo after this long (its decoder worker is replaced) and refuse it: 422 in serve, an error row in predict' });
 }
@@ -58,14 +58,14 @@ export interface EngineSettings {
 }
 
 /**
- * Threads, lanes and decoder workers for a model that runs on `backend` (backendOf: a folder's
- * model file decides), each given or derived from the CPUs this process may use.
+ * Threads, lanes and decoder workers, each given or derived from the CPUs this process may use:
+ * by default a 1-thread lane and a decoder worker per CPU, for either backend.
  */
-export function engineSettings(backend: BackendName, options: ClassifierOptions, argv: { lanes?: number; decodeWorkers?: number; decodeTimeoutMs: number }): EngineSettings {
+export function engineSettings(options: ClassifierOptions, argv: { lanes?: number; decodeWorkers?: number; decodeTimeoutMs: number }): EngineSettings {
   for (const [flag, value] of [['lanes', argv.lanes], ['decode-workers', argv.decodeWorkers], ['decode-timeout-ms', argv.decodeTimeoutMs]] as const) {
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new Error(`--${flag} must be an integer ≥ 1, got ${value}`);
   }
   const cpus = availableCpus();
-  const lanes = backend === 'onnx' ? (argv.lanes ?? cpus) : 1;
+  const lanes = argv.lanes ?? cpus;
   return { threads: options.threads ?? Math.max(1, Math.floor(cpus / lanes)), lanes, decodeWorkers: argv.decodeWorkers ?? cpus, decodeTimeoutMs: argv.decodeTimeoutMs };
 }

@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
 import { Classifier } from '../classifier.js';
 import { Engine } from '../engine/engine.js';
-import { backendOf } from '../model/load.js';
 import { classifyInputs } from '../predict/classify-inputs.js';
 import { format, FORMATS, type FormatName } from '../predict/formats.js';
 import { listInputs, STDIN } from '../predict/inputs.js';
@@ -59,7 +58,7 @@ export async function handler(argv: Args): Promise<void> {
   if (!(Number.isInteger(argv.top) && argv.top >= 1)) throw new Error(`--top must be a positive integer, got ${argv.top}`);
   const formatName: FormatName = argv.json ? 'jsonl' : (argv.format ?? 'table');
   const options = classifierOptions(argv);
-  const { threads, lanes, decodeWorkers, decodeTimeoutMs } = engineSettings(await backendOf(options.model, options.backend), options, argv);
+  const { threads, lanes, decodeWorkers, decodeTimeoutMs } = engineSettings(options, argv);
   // The folders are walked while the model loads.
   const [inputs, classifier] = await Promise.all([listInputs(argv.photos ?? [], argv.filesFrom), Classifier.create({ ...options, threads, lanes })]);
   if (inputs.length === 0) {

@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import type { BackendName } from '../backend.js';
 import { Classifier } from '../classifier.js';
 import { availableCpus } from '../cpus.js';
-import { backendOf } from '../model/load.js';
 import { modelFolders } from '../model/repository.js';
 import type { ModelSource } from '../server/models.js';
 import { parseCorsOrigins } from '../server/access.js';
@@ -61,11 +59,10 @@ export async function handler(argv: Args): Promise<void> {
       if (argv[flag] !== undefined) throw new Error(`--${kebab(flag)} does not go with --model-repository: each folder has its model, labels.txt and config.json, and its name`);
     }
   }
-  const threading = (backend: BackendName) => engineSettings(backend, options, argv);
-  const single = threading(await backendOf(options.model, options.backend));
+  const single = engineSettings(options, argv);
   const settings = {
     ...options,
-    // A repository's threads and lanes are each model's, by its backend.
+    // In a repository, each model has these threads and lanes.
     ...(repository === undefined ? single : { decodeWorkers: argv.decodeWorkers ?? (await repositoryDecodeWorkers(repository)), decodeTimeoutMs: argv.decodeTimeoutMs }),
     modelRepository: repository,
     defaultModel: argv.defaultModel,
@@ -91,7 +88,7 @@ export async function handler(argv: Args): Promise<void> {
 
   const source: ModelSource = repository === undefined
     ? await Classifier.create({ ...options, threads: single.threads, lanes: single.lanes })
-    : { repository, classifier: options, threading, defaultModel: argv.defaultModel, modelControl: argv.enableModelControl };
+    : { repository, classifier: options, threading: { threads: single.threads, lanes: single.lanes }, defaultModel: argv.defaultModel, modelControl: argv.enableModelControl };
   const app = await createServer(source, { ...settings, ...access, logger: { level: argv.logLevel } });
   if (repository !== undefined) {
     const index = await app.inject({ method: 'GET', url: '/v1/models' });

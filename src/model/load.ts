@@ -53,16 +53,6 @@ async function folderBackend(dir: string): Promise<BackendName | undefined> {
 }
 
 /**
- * The backend a model runs on: `backend` if given, else a folder's model file (model.pt first),
- * else torchscript. Thread and lane counts depend on it, so they are chosen before the load.
- */
-export async function backendOf(path: string | undefined, backend?: BackendName): Promise<BackendName> {
-  if (backend !== undefined || path === undefined) return backend ?? 'torchscript';
-  const folder = (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
-  return (folder ? await folderBackend(path) : undefined) ?? 'torchscript';
-}
-
-/**
  * Loads a bare model file (default: the backend's under model/) with the labels in `labelsFile`;
  * a TorchScript file may carry its config.
  */

@@ -1,11 +1,9 @@
 // The service's models: one classifier given at start, or every folder of a model repository,
 // each behind an engine of its own (its own batching queue and decoder workers), all sharing one
 // scheduler so that busy models take turns on the CPUs (src/engine/scheduler.ts).
-import type { BackendName } from '../backend.js';
 import { Classifier, type ClassifierOptions } from '../classifier.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { ForwardScheduler } from '../engine/scheduler.js';
-import { backendOf } from '../model/load.js';
 import { type ModelLoader, ModelRepository } from '../model/repository.js';
 import type { ServedModel, ServiceContext } from './context.js';
 import { badRequest } from './errors.js';
@@ -16,8 +14,8 @@ export interface RepositorySource {
   repository: string;
   /** How every folder's classifier is made (decoder, optimize…; backend: run every folder on this one). */
   classifier: Omit<ClassifierOptions, 'model' | 'labels' | 'threads' | 'lanes'>;
-  /** Intra-op threads and lanes of a model on `backend` (a folder's model file decides it). */
-  threading(backend: BackendName): { threads: number; lanes: number };
+  /** Intra-op threads and lanes of each model. */
+  threading: { threads: number; lanes: number };
   /** The model of requests that name none; default: the only model, if there is one. */
   defaultModel?: string;
   /** Allow load/unload over HTTP (--enable-model-control). */
@@ -76,8 +74,7 @@ async function openRepository(
   const loader: ModelLoader<ServedModel> = {
     async load(name, dir) {
       if (source instanceof Classifier) throw new Error('a single model has no repository to load from');
-      const threading = source.threading(await backendOf(dir, source.classifier.backend));
-      const classifier = await Classifier.create({ ...source.classifier, ...threading, model: dir });
+      const classifier = await Classifier.create({ ...source.classifier, ...source.threading, model: dir });
       return serve(classifier, name, classifier.config.version);
     },
     async unload(model) {
