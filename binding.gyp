@@ -21,9 +21,9 @@
       ]
     },
     {
-      # The JPEG decoder: libjpeg-turbo only (libjpeg-dev), no LibTorch.
+      # The decode side: the JPEG decoder and the heap trim; libjpeg-turbo only (libjpeg-dev), no LibTorch.
       "target_name": "pytorch_infer_jpeg",
-      "sources": ["native/jpeg_decoder.cc"],
+      "sources": ["native/jpeg_decoder.cc", "native/heap_trim.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { IDLE_RECLAIM_MS } from '../src/engine/decode-pool.js';
 import { DECODER_NAMES, DEFAULT_MAX_PIXELS, type DecoderName } from '../src/image/types.js';
 import { packagePath } from '../src/paths.js';
 import { summarize } from '../src/bench/stats.js';
@@ -73,13 +74,13 @@ interface DecoderRun {
   cli: CliOutcome;
 }
 
-/** A few good photos, so that RSS is measured with the allocator and the workers warm. */
+/** A few good photos, so that RSS is measured with the allocator and the workers warm, then the idle time after which the decode pool gives memory back. */
 async function settle(base: string): Promise<void> {
   for (let i = 0; i < 20; i++) {
     const r = await fetch(`${base}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: GOOD });
     if (r.status !== 200) throw new Error(`a good photo got HTTP ${r.status}: ${await r.text()}`);
   }
-  await new Promise((resolve) => setTimeout(resolve, 2000));
+  await new Promise((resolve) => setTimeout(resolve, IDLE_RECLAIM_MS + 1000));
 }
 
 const runs: DecoderRun[] = [];

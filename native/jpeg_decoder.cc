@@ -12,6 +12,8 @@
 #include <jpeglib.h>
 #include <jerror.h>  // the warning codes
 
+#include "heap_trim.h"
+
 namespace pytorch_infer {
 namespace {
 
@@ -167,6 +169,7 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decode", Napi::Function::New(env, Decode, "decode"));
   exports.Set("libjpegVersion", Napi::Number::New(env, JPEG_LIB_VERSION));
+  ExportHeapTrim(env, exports);
   return exports;
 }
 

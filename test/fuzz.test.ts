@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fuzzInputs, fuzzService, fuzzCli, rssOf } from '../bench/fuzz/run.js';
 import { type FuzzInput, fuzzSeeds, inputsDigest, TEST_FIXTURE, TEST_FIXTURE_INPUTS, TEST_FIXTURE_SEED } from '../bench/fuzz/mutate.js';
+import { IDLE_RECLAIM_MS } from '../src/engine/decode-pool.js';
 import { DEFAULT_MAX_PIXELS, type DecoderName } from '../src/image/types.js';
 import { freePort, SAMPLES_DIR, startServe } from './helpers.js';
 
@@ -32,12 +33,14 @@ async function predict(base: string, photo: Buffer): Promise<void> {
 }
 
 /**
- * Good photos, a 12 MP one on each worker at once among them: the RSS to come back to is the one
- * a real large photo leaves (the allocator keeps its pages), not the one of a server never used.
+ * Good photos, a 12 MP one on each worker at once among them, then the idle time after which the
+ * decode pool gives memory back: the RSS to come back to is the one a real large photo leaves,
+ * not the one of a server never used.
  */
 async function settle(base: string): Promise<void> {
   await Promise.all([LARGE, LARGE].map((photo) => predict(base, photo)));
   for (let i = 0; i < 10; i++) await predict(base, GOOD);
+  await new Promise((resolve) => setTimeout(resolve, IDLE_RECLAIM_MS + 1000));
 }
 
 /**

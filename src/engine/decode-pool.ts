@@ -4,6 +4,7 @@
 // from a queue that turns between requests, and a decode past its deadline ends its worker.
 import type { Worker } from 'node:worker_threads';
 import { ImageError, type ImageErrorCode, type LoadOptions } from '../image/index.js';
+import { libjpeg } from '../image/libjpeg.js';
 import { DEFAULT_PREPROCESSING } from '../model/config.js';
 import { startWorker } from '../worker.js';
 
@@ -34,6 +35,15 @@ export interface WorkerStart {
 export interface WorkerWarm {
   warm: true;
   error?: string;
+}
+
+/** Asks an idle worker to collect its garbage; it answers WorkerCollected. */
+export interface CollectRequest {
+  collect: true;
+}
+
+export interface WorkerCollected {
+  collected: true;
 }
 
 /** A decoded image in a slot of the pool's shared memory; release() gives the slot back. */
@@ -75,6 +85,13 @@ const WORKER_HEAP_MB = 256;
  */
 const RETIRE_BYTES = 128 * 2 ** 20;
 
+/**
+ * Once no photo has been decoded for this long, the workers collect their garbage and glibc's
+ * heap is trimmed (native/heap_trim.cc), so an idle service's RSS comes back down. Under load
+ * nothing is collected or trimmed: the memory would be taken again at once.
+ */
+export const IDLE_RECLAIM_MS = 1_000;
+
 interface Job {
   id: number;
   bytes: Uint8Array;
@@ -92,6 +109,8 @@ interface Lane {
   timer?: NodeJS.Timeout;
   /** Set when the pool ends this worker: with the error its job fails with, if it has one. */
   ending?: { error?: ImageError };
+  /** Set while the worker collects its garbage: called when it has (or has ended). */
+  collected?: () => void;
 }
 
 export class DecodePool {
@@ -111,6 +130,7 @@ export class DecodePool {
   readonly #slotBytes: number;
   #nextId = 0;
   #closed = false;
+  #idleTimer: NodeJS.Timeout | undefined;
   /** Settles once the first workers have warmed up (rejects if one could not decode). */
   readonly #ready: Promise<void>;
   #warmed!: (error?: string) => void;
@@ -147,6 +167,7 @@ export class DecodePool {
    */
   decode(bytes: Uint8Array, { owner = {}, observe }: { owner?: object; observe?: DecodeObserver } = {}): Promise<DecodedImage> {
     if (this.#closed) return Promise.reject(new Error('the decode pool is closed'));
+    clearTimeout(this.#idleTimer);
     return new Promise((resolve, reject) => {
       const slot = this.#freeSlots.pop() ?? new SharedArrayBuffer(this.#slotBytes);
       const job = { id: this.#nextId++, bytes, slot, resolve, reject, observe };
@@ -159,6 +180,7 @@ export class DecodePool {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#idleTimer);
     const closed = new Error('the decode pool is closed');
     for (const jobs of this.#waiting.values()) for (const job of jobs) job.reject(closed);
     this.#waiting.clear();
@@ -177,7 +199,8 @@ export class DecodePool {
     worker.stdout.resume();
     const lane: Lane = { worker, warm: false };
     worker.unref();
-    worker.on('message', (message: DecodeReply | WorkerWarm) => {
+    worker.on('message', (message: DecodeReply | WorkerWarm | WorkerCollected) => {
+      if ('collected' in message) return this.#collected(lane);
       if (!('warm' in message)) return this.#settle(lane, message);
       lane.warm = true;
       if (first) this.#warmed(message.error);
@@ -189,10 +212,12 @@ export class DecodePool {
     worker.on('exit', (code) => {
       if (this.#closed) return;
       clearTimeout(lane.timer);
+      this.#collected(lane);
       const job = lane.job;
       if (job) this.#fail(job, lane.ending?.error ?? workerDied(code, failure));
       this.#lanes[this.#lanes.indexOf(lane)] = this.#spawn();
       this.#dispatch();
+      this.#reclaimWhenIdle(); // the ended worker's memory too
     });
     return lane;
   }
@@ -241,6 +266,33 @@ export class DecodePool {
       this.#fail(job, new Error(reply.error.message));
     }
     this.#dispatch();
+    this.#reclaimWhenIdle();
+  }
+
+  /** (Re)starts the idle countdown; a decode() stops it. */
+  #reclaimWhenIdle(): void {
+    clearTimeout(this.#idleTimer);
+    if (this.#closed || this.#busy()) return;
+    this.#idleTimer = setTimeout(() => void this.#reclaim(), IDLE_RECLAIM_MS).unref();
+  }
+
+  #busy(): boolean {
+    return this.#waiting.size > 0 || this.#lanes.some((lane) => lane.job);
+  }
+
+  /** Every idle worker collects its garbage, then the heap they freed it into is trimmed. */
+  async #reclaim(): Promise<void> {
+    const idle = this.#lanes.filter((lane) => lane.warm && !lane.ending && !lane.collected);
+    await Promise.all(idle.map((lane) => new Promise<void>((resolve) => {
+      lane.collected = resolve;
+      lane.worker.postMessage({ collect: true } satisfies CollectRequest);
+    })));
+    if (!this.#closed && !this.#busy()) await libjpeg()?.trimHeap();
+  }
+
+  #collected(lane: Lane): void {
+    lane.collected?.();
+    lane.collected = undefined;
   }
 
   #fail(job: Job, err: Error): void {

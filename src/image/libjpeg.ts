@@ -13,9 +13,12 @@ import type { DecodeLimits, RgbImage } from './types.js';
 
 export type DraftScale = 1 | 2 | 4 | 8;
 
+/** The decode side's addon (pytorch_infer_jpeg.node). */
 interface JpegAddon {
   /** RGB, or CMYK as stored for a CMYK or YCCK JPEG. */
   decode(bytes: Uint8Array, scaleDenom: DraftScale): Promise<RgbImage & { channels: 3 | 4 }>;
+  /** glibc's malloc_trim(0) on the libuv pool (native/heap_trim.cc); true if memory went back. */
+  trimHeap(): Promise<boolean>;
 }
 
 let addon: JpegAddon | null | undefined;

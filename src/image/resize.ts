@@ -142,7 +142,8 @@ function coefficients(inSize: number, outSize: number, start: number, length: nu
 /**
  * Runs both passes in the WebAssembly module (./wasm/resample.c, the same arithmetic as Pillow's C):
  * the rows the vertical pass reads are copied in, the coefficients beside them, and the sink's
- * values copied out. One module instance per thread (decode worker), its memory reused.
+ * values copied out. One module instance per thread (decode worker), its memory reused up to
+ * KEEP_MEMORY_BYTES.
  */
 function resample(src: RgbImage, h: Coefficients, v: Coefficients, firstRow: number, lastRow: number, sink: PixelSink): void {
   const width = h.first.length;
@@ -177,6 +178,7 @@ function resample(src: RgbImage, h: Coefficients, v: Coefficients, firstRow: num
   horizontal(input, inStride, rows, band, width, hFirst, hCount, hWeights, h.taps);
   vertical(band, width, v.first.length, vFirst, vCount, vWeights, v.taps, line, out, sink.offset, sink.channelStride, sink.pixelStride, sink.rowStride, table);
   sink.out.set(result);
+  if (memory.buffer.byteLength > KEEP_MEMORY_BYTES) resampler = undefined;
 }
 
 /** Consecutive 16-byte-aligned blocks of the module's memory, from its heap base. */
@@ -198,11 +200,20 @@ interface Resampler {
     out: number, offset: number, channelStride: number, pixelStride: number, rowStride: number, table: number): void;
 }
 
+/**
+ * A WebAssembly memory only grows. An instance that needed more than this (a 500×375 photo needs
+ * 1.5 MB, a 4 MP one that is not a JPEG ~30) is dropped after the image, so its memory goes with
+ * the garbage instead of staying with the worker for good.
+ */
+const KEEP_MEMORY_BYTES = 32 * 2 ** 20;
+
+let compiled: WebAssembly.Module | undefined;
 let resampler: Resampler | undefined;
 
 function instance(): Resampler {
   if (resampler) return resampler;
-  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(RESAMPLE_WASM, 'base64')));
+  compiled ??= new WebAssembly.Module(Buffer.from(RESAMPLE_WASM, 'base64'));
+  const { exports } = new WebAssembly.Instance(compiled);
   const { memory, horizontal, vertical, __heap_base } = exports as Record<string, unknown>;
   resampler = {
     memory: memory as WebAssembly.Memory,
