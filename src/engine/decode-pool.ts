@@ -7,6 +7,7 @@ import { ImageError, type ImageErrorCode, type LoadOptions } from '../image/inde
 import { libjpeg } from '../image/libjpeg.js';
 import { DEFAULT_PREPROCESSING } from '../model/config.js';
 import { startWorker } from '../worker.js';
+import { collectGarbage } from './collect-garbage.js';
 
 export interface DecodeRequest {
   id: number;
@@ -280,13 +281,18 @@ export class DecodePool {
     return this.#waiting.size > 0 || this.#lanes.some((lane) => lane.job);
   }
 
-  /** Every idle worker collects its garbage, then the heap they freed it into is trimmed. */
+  /**
+   * Every idle worker collects its garbage, and this thread (the photos' bytes arrived here), then
+   * the heap they freed it into is trimmed.
+   */
   async #reclaim(): Promise<void> {
     const idle = this.#lanes.filter((lane) => lane.warm && !lane.ending && !lane.collected);
-    await Promise.all(idle.map((lane) => new Promise<void>((resolve) => {
+    const collected = Promise.all(idle.map((lane) => new Promise<void>((resolve) => {
       lane.collected = resolve;
       lane.worker.postMessage({ collect: true } satisfies CollectRequest);
     })));
+    collectGarbage();
+    await collected;
     if (!this.#closed && !this.#busy()) await libjpeg()?.trimHeap();
   }
 

@@ -1,19 +1,12 @@
 // Runs in a worker thread: encoded image bytes in, the [3, 224, 224] input tensor out, written
 // into the slot of shared memory the pool gave the request.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ImageError, loadTensor } from '../image/index.js';
+import { collectGarbage } from './collect-garbage.js';
 import type { CollectRequest, DecodeReply, DecodeRequest, WorkerCollected, WorkerStart, WorkerWarm } from './decode-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('decode-worker must run in a worker thread');
-
-// V8 collects garbage when it allocates, so an idle worker would keep its last photos' buffers
-// (tens of MB after a large one) until it decodes again; the pool asks it to collect once idle.
-// gc() is V8's own, exposed to contexts made after its flag is set.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 
 // A first decode loads the decoder and compiles its code, which no photo's deadline should pay.
 const { photo, options } = workerData as WorkerStart;
