@@ -87,9 +87,9 @@ const WORKER_HEAP_MB = 256;
 const RETIRE_BYTES = 128 * 2 ** 20;
 
 /**
- * Once no photo has been decoded for this long, the workers collect their garbage and glibc's
- * heap is trimmed (native/heap_trim.cc), so an idle service's RSS comes back down. Under load
- * nothing is collected or trimmed: the memory would be taken again at once.
+ * Once no photo has been decoded for this long, the workers and the pool's own thread collect
+ * their garbage and glibc's heap is trimmed (native/heap_trim.cc), so an idle service's RSS comes
+ * back down. Under load nothing is collected or trimmed: the memory would be taken again at once.
  */
 export const IDLE_RECLAIM_MS = 1_000;
 
