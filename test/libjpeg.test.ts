@@ -78,9 +78,12 @@ describe('libjpeg addon in worker threads that end', () => {
 });
 
 describe('trimHeap', () => {
-  it('gives back to the system what ended worker threads freed, which glibc otherwise keeps', () => {
-    // Three workers allocate ~300 MB in 64 KB buffers (below glibc's mmap threshold, so in their
-    // arenas) and end; RSS before and after the trim, in a child process of its own.
+  it('gives back to the system what ended worker threads freed, which glibc otherwise keeps', (t) => {
+    // Three workers allocate ~800 MB in 64 KB buffers (below glibc's mmap threshold, so in their
+    // arenas), collecting as they go, and end; RSS at the start, before the trim and after it, in
+    // a child process of its own. What they leave behind differs with Node's version (here, Node
+    // 24: 157-229 MB, of which the trim gave back 79-86 %; Node 22: 88-111 MB, 87-89 %), so the
+    // trim must give back at least half of it, not a fixed amount.
     const script = `
       const { Worker } = require('node:worker_threads');
       const addon = require(process.argv[1]);
@@ -88,17 +91,22 @@ describe('trimHeap', () => {
         'require("node:worker_threads").parentPort.postMessage(keep.length); setInterval(() => {}, 1000);';
       const rss = () => process.memoryUsage().rss;
       (async () => {
+        const start = rss();
         const workers = [0, 1, 2].map(() => new Worker(body, { eval: true }));
         await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
         await Promise.all(workers.map((w) => w.terminate()));
         const before = rss();
         const released = await addon.trimHeap();
-        console.log(JSON.stringify({ before, after: rss(), released }));
+        console.log(JSON.stringify({ start, before, after: rss(), released }));
       })();`;
     const { status, stdout, stderr } = spawnSync(process.execPath, ['-e', script, packagePath('build', 'Release', 'pytorch_infer_jpeg.node')], { encoding: 'utf8' });
     assert.equal(status, 0, stderr);
-    const { before, after, released } = JSON.parse(stdout) as { before: number; after: number; released: boolean };
+    const { start, before, after, released } = JSON.parse(stdout) as { start: number; before: number; after: number; released: boolean };
+    const mb = (bytes: number) => `${bytes >> 20} MB`;
+    const message = `RSS ${mb(start)} at the start, ${mb(before)} after the workers, ${mb(after)} after the trim`;
+    t.diagnostic(message);
     assert.equal(released, true);
-    assert.ok(before - after > 100 * 2 ** 20, `RSS ${before >> 20} MB → ${after >> 20} MB`);
+    assert.ok(before - start > 50 * 2 ** 20, `the workers left too little to trim: ${message}`);
+    assert.ok(before - after > 0.5 * (before - start), message);
   });
 });
