@@ -16,13 +16,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { IDLE_RECLAIM_MS } from '../src/engine/decode-pool.js';
 import { DECODER_NAMES, DEFAULT_MAX_PIXELS, type DecoderName } from '../src/image/types.js';
 import { packagePath } from '../src/paths.js';
 import { summarize } from '../src/bench/stats.js';
 import { startService } from './http/server.js';
 import { fuzzSeeds, inputsDigest, MUTATION_KINDS, TEST_FIXTURE, TEST_FIXTURE_INPUTS, TEST_FIXTURE_SEED } from './fuzz/mutate.js';
-import { type CliOutcome, fuzzCli, fuzzInputs, fuzzService, pilVerdicts, rssOf, type ServiceOutcome } from './fuzz/run.js';
+import { type CliOutcome, fuzzCli, fuzzInputs, fuzzService, idleReclaimed, pilVerdicts, rssOf, type ServiceOutcome } from './fuzz/run.js';
 import { TRANSPORTS } from './fuzz/send.js';
 import { benchPython } from './python-service/venv.js';
 
@@ -80,7 +79,7 @@ async function settle(base: string): Promise<void> {
     const r = await fetch(`${base}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: GOOD });
     if (r.status !== 200) throw new Error(`a good photo got HTTP ${r.status}: ${await r.text()}`);
   }
-  await new Promise((resolve) => setTimeout(resolve, IDLE_RECLAIM_MS + 1000));
+  await idleReclaimed();
 }
 
 const runs: DecoderRun[] = [];

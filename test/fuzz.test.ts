@@ -5,9 +5,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fuzzInputs, fuzzService, fuzzCli, rssOf } from '../bench/fuzz/run.js';
+import { fuzzInputs, fuzzService, fuzzCli, idleReclaimed, rssOf } from '../bench/fuzz/run.js';
 import { type FuzzInput, fuzzSeeds, inputsDigest, TEST_FIXTURE, TEST_FIXTURE_INPUTS, TEST_FIXTURE_SEED } from '../bench/fuzz/mutate.js';
-import { IDLE_RECLAIM_MS } from '../src/engine/decode-pool.js';
 import { DEFAULT_MAX_PIXELS, type DecoderName } from '../src/image/types.js';
 import { freePort, SAMPLES_DIR, startServe } from './helpers.js';
 
@@ -40,7 +39,7 @@ async function predict(base: string, photo: Buffer): Promise<void> {
 async function settle(base: string): Promise<void> {
   await Promise.all([LARGE, LARGE].map((photo) => predict(base, photo)));
   for (let i = 0; i < 10; i++) await predict(base, GOOD);
-  await new Promise((resolve) => setTimeout(resolve, IDLE_RECLAIM_MS + 1000));
+  await idleReclaimed();
 }
 
 /**

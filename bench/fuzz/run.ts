@@ -4,6 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IDLE_RECLAIM_MS } from '../../src/engine/decode-pool.js';
 import { packagePath } from '../../src/paths.js';
 import { fuzzInput, type FuzzInput, type MutationKind, type Seed } from './mutate.js';
 import { type Answer, send, type Transport, TRANSPORTS } from './send.js';
@@ -118,4 +119,9 @@ export function pilVerdicts(python: string, inputs: readonly FuzzInput[]): Promi
 /** RSS of a process in bytes, from /proc. */
 export function rssOf(pid: number): number {
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
+}
+
+/** Waits until an idle server's decode pool has given memory back (IDLE_RECLAIM_MS, and the trim after it). */
+export function idleReclaimed(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, IDLE_RECLAIM_MS + 1000));
 }
