@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Backend, BackendName, BackendOptions } from './backend.js';
 import { type LoadOptions, loadTensor } from './image/index.js';
-import { DEFAULT_MAX_PIXELS, type DecoderName } from './image/types.js';
+import { DEFAULT_DECODER, DEFAULT_MAX_PIXELS, type DecoderName } from './image/types.js';
 import type { Labels, Prediction } from './labels.js';
 import type { ModelConfig } from './model/config.js';
 import { type LoadedModel, loadModelFile, loadModelFolder } from './model/load.js';
@@ -52,7 +52,7 @@ export class Classifier {
     const folder = path !== undefined && ((await stat(path).catch(() => undefined))?.isDirectory() ?? false);
     if (folder && labels !== undefined) throw new Error(`labels ${labels}: a model folder has its own labels.txt (${path})`);
     const model = folder ? await loadModelFolder(path, rest) : await loadModelFile(path, labels ?? DEFAULT_LABELS, rest);
-    const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS[decoder], exactDecode = false } = options;
+    const { decoder = DEFAULT_DECODER, maxPixels = DEFAULT_MAX_PIXELS[decoder], exactDecode = false } = options;
     return new Classifier(model, { decoder, maxPixels, exactDecode, preprocessing: model.config.preprocessing });
   }
 

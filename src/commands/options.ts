@@ -4,7 +4,7 @@ import { BACKENDS, type BackendName } from '../backend.js';
 import type { ClassifierOptions } from '../classifier.js';
 import { availableCpus } from '../cpus.js';
 import { DEFAULT_DECODE_DEADLINE_MS } from '../engine/decode-pool.js';
-import { DECODER_NAMES, DEFAULT_MAX_PIXELS, type DecoderName } from '../image/types.js';
+import { DECODER_NAMES, DEFAULT_DECODER, DEFAULT_MAX_PIXELS, type DecoderName } from '../image/types.js';
 
 export function modelOptions<T>(yargs: Argv<T>) {
   return yargs
@@ -16,7 +16,7 @@ export function modelOptions<T>(yargs: Argv<T>) {
         '(default: model/traced_model.pt, or model/mobilenet_v2.onnx with --backend onnx)',
     })
     .option('labels', { type: 'string', describe: 'Class names of a model file, one per line (default: model/class_names.txt; a folder has its labels.txt)' })
-    .option('decoder', { choices: DECODER_NAMES, default: 'jimp' as DecoderName, describe: 'Image decoder' })
+    .option('decoder', { choices: DECODER_NAMES, default: DEFAULT_DECODER, describe: 'Image decoder' })
     .option('threads', { type: 'number', describe: 'Intra-op threads (default: CPUs available to this process)' })
     .option('optimize', { type: 'boolean', default: true, describe: 'Graph optimisation at load (--no-optimize to turn off)' })
     .option('max-pixels', { type: 'number', describe: `Refuse images with more pixels, before decoding (default: what the decoder decodes in time: ${Object.entries(DEFAULT_MAX_PIXELS).map(([d, n]) => `${n / 1e6} MP with ${d}`).join(', ')})` })

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { Classifier } from '../classifier.js';
+import { DecodePool } from '../engine/decode-pool.js';
 import { Engine } from '../engine/engine.js';
 import { classifyInputs } from '../predict/classify-inputs.js';
 import { format, FORMATS, type FormatName } from '../predict/formats.js';
@@ -59,17 +60,22 @@ export async function handler(argv: Args): Promise<void> {
   const formatName: FormatName = argv.json ? 'jsonl' : (argv.format ?? 'table');
   const options = classifierOptions(argv);
   const { threads, lanes, decodeWorkers, decodeTimeoutMs } = engineSettings(options, argv);
-  // The folders are walked while the model loads.
-  const [inputs, classifier] = await Promise.all([listInputs(argv.photos ?? [], argv.filesFrom), Classifier.create({ ...options, threads, lanes })]);
+  // The folders are walked and the decode workers warm up while the model loads.
+  const pool = new DecodePool({ size: decodeWorkers, deadlineMs: decodeTimeoutMs, decoder: argv.decoder });
+  const loading = Promise.all([listInputs(argv.photos ?? [], argv.filesFrom), Classifier.create({ ...options, threads, lanes })]);
+  const [inputs, classifier] = await loading.catch(async (err: Error) => {
+    await pool.close();
+    throw err;
+  });
   if (inputs.length === 0) {
-    await classifier.close();
+    await Promise.all([pool.close(), classifier.close()]);
     throw new Error(`--files-from ${argv.filesFrom} lists no paths`);
   }
   // Enough photos in hand to keep every decoder and lane busy, and no more: memory is bounded
   // by this window, however many photos there are.
   const window = 4 * (decodeWorkers + classifier.backend.lanes * MAX_BATCH);
   const output = openOutput(argv.output);
-  const engine = new Engine(classifier, { maxBatch: MAX_BATCH, maxDelayMs: 0, maxQueue: window, decodeWorkers, decodeTimeoutMs });
+  const engine = new Engine(classifier, pool, { maxBatch: MAX_BATCH, maxDelayMs: 0, maxQueue: window });
   const { header, row } = format(formatName, argv.top);
   const progress = new PredictProgress(inputs.length, argv.progress ?? process.stderr.isTTY === true);
   let failed = 0;

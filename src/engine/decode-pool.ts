@@ -2,10 +2,13 @@
 // only moves bytes: a 20 ms JPEG decode on the main thread would stall every connection.
 // One slow photo must not starve the others: each worker decodes one image at a time, taken
 // from a queue that turns between requests, and a decode past its deadline ends its worker.
+import { readFileSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { ImageError, type ImageErrorCode, type LoadOptions } from '../image/index.js';
 import { libjpeg } from '../image/libjpeg.js';
+import type { DecoderName } from '../image/types.js';
 import { DEFAULT_PREPROCESSING } from '../model/config.js';
+import { packagePath } from '../paths.js';
 import { startWorker } from '../worker.js';
 import { collectGarbage } from './collect-garbage.js';
 
@@ -63,10 +66,10 @@ export class DecodeWorkerError extends Error {
 
 export interface DecodePoolOptions {
   size: number;
-  /** Each worker decodes it before taking photos, the ones that replace others too. */
-  warmUpPhoto: Uint8Array;
   /** A decode running longer ends its worker (a new one takes its place) and fails with DECODE_TOO_COSTLY. */
   deadlineMs: number;
+  /** The decoder each worker loads and warms up on a bundled photo before it takes any. */
+  decoder: DecoderName;
 }
 
 /** A decode taking longer than this is a runaway: a 16 MP JPEG takes jimp ~1 s on an idle core. */
@@ -93,9 +96,13 @@ const RETIRE_BYTES = 128 * 2 ** 20;
  */
 export const IDLE_RECLAIM_MS = 1_000;
 
+/** What each worker decodes once before it takes photos, the ones that replace others too. */
+const WARM_UP_PHOTO = packagePath('samples', 'n01530575_brambling.JPEG');
+
 interface Job {
   id: number;
   bytes: Uint8Array;
+  loading: LoadOptions;
   slot: SharedArrayBuffer;
   resolve(image: DecodedImage): void;
   reject(err: Error): void;
@@ -127,8 +134,6 @@ export class DecodePool {
    * at once (the engine's queue bounds it).
    */
   readonly #freeSlots: SharedArrayBuffer[] = [];
-  /** One [3, H, W] float32 tensor of the model's input size. */
-  readonly #slotBytes: number;
   #nextId = 0;
   #closed = false;
   #idleTimer: NodeJS.Timeout | undefined;
@@ -136,15 +141,14 @@ export class DecodePool {
   readonly #ready: Promise<void>;
   #warmed!: (error?: string) => void;
 
-  constructor(
-    readonly options: DecodePoolOptions,
-    private readonly loading: LoadOptions,
-  ) {
+  /**
+   * Starts the workers at once: they need only the decoder, so they can warm up (~0.25 s for two)
+   * while the model loads.
+   */
+  constructor(readonly options: DecodePoolOptions) {
     const { size, deadlineMs } = options;
     if (!(Number.isInteger(size) && size >= 1)) throw new RangeError(`decode pool size must be a positive integer, got ${size}`);
     if (!(Number.isInteger(deadlineMs) && deadlineMs >= 1)) throw new RangeError(`decode deadline must be a positive integer of ms, got ${deadlineMs}`);
-    const [height, width] = (loading.preprocessing ?? DEFAULT_PREPROCESSING).inputSize;
-    this.#slotBytes = 3 * height * width * 4;
     let pending = size;
     this.#ready = new Promise((resolve, reject) => {
       this.#warmed = (error) => (error !== undefined ? reject(new Error(error)) : --pending === 0 && resolve());
@@ -163,20 +167,28 @@ export class DecodePool {
   }
 
   /**
-   * Bytes → [3, H, W] float32 in a slot to release when done; rejects with ImageError for bad
-   * images. `owner` groups the images of one request for the turn-taking (default: its own).
+   * Bytes → [3, H, W] float32 (the pool's decoder, the rest of `loading` as given) in a slot to
+   * release when done; rejects with ImageError for bad images. `owner` groups the images of one
+   * request for the turn-taking (default: its own).
    */
-  decode(bytes: Uint8Array, { owner = {}, observe }: { owner?: object; observe?: DecodeObserver } = {}): Promise<DecodedImage> {
+  decode(bytes: Uint8Array, loading: Omit<LoadOptions, 'decoder'>, { owner = {}, observe }: { owner?: object; observe?: DecodeObserver } = {}): Promise<DecodedImage> {
     if (this.#closed) return Promise.reject(new Error('the decode pool is closed'));
     clearTimeout(this.#idleTimer);
     return new Promise((resolve, reject) => {
-      const slot = this.#freeSlots.pop() ?? new SharedArrayBuffer(this.#slotBytes);
-      const job = { id: this.#nextId++, bytes, slot, resolve, reject, observe };
+      const job = { id: this.#nextId++, bytes, loading: { ...loading, decoder: this.options.decoder }, slot: this.#slot(loading), resolve, reject, observe };
       const jobs = this.#waiting.get(owner);
       if (jobs) jobs.push(job);
       else this.#waiting.set(owner, [job]);
       this.#dispatch();
     });
+  }
+
+  /** A free slot for one [3, H, W] float32 tensor of this input size, or a new one. */
+  #slot({ preprocessing = DEFAULT_PREPROCESSING }: Omit<LoadOptions, 'decoder'>): SharedArrayBuffer {
+    const [height, width] = preprocessing.inputSize;
+    const bytes = 3 * height * width * 4;
+    const free = this.#freeSlots.findIndex((slot) => slot.byteLength === bytes);
+    return free >= 0 ? this.#freeSlots.splice(free, 1)[0] : new SharedArrayBuffer(bytes);
   }
 
   async close(): Promise<void> {
@@ -195,7 +207,7 @@ export class DecodePool {
   #spawn(first = false): Lane {
     // stdout: true keeps the decoders' chatter ("Warning, gif stream shorter than expected", from
     // omggif) out of this process's stdout, where predict writes its results; it is dropped.
-    const workerData: WorkerStart = { photo: this.options.warmUpPhoto, options: this.loading };
+    const workerData: WorkerStart = { photo: readFileSync(WARM_UP_PHOTO), options: { decoder: this.options.decoder } };
     const worker = startWorker(import.meta.url, 'decode-worker', { workerData, stdout: true, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     worker.stdout.resume();
     const lane: Lane = { worker, warm: false };
@@ -235,7 +247,7 @@ export class DecodePool {
       if (jobs.length) this.#waiting.set(owner, jobs); // to the back of the turn
       lane.job = job;
       lane.timer = setTimeout(() => this.#end(lane), this.options.deadlineMs);
-      lane.worker.postMessage({ id: job.id, bytes: job.bytes, options: this.loading, slot: job.slot } satisfies DecodeRequest);
+      lane.worker.postMessage({ id: job.id, bytes: job.bytes, options: job.loading, slot: job.slot } satisfies DecodeRequest);
     }
   }
 

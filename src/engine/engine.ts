@@ -1,11 +1,9 @@
 // The inference engine behind the service's routes and `predict`: admission control, decoding in
 // the worker pool, and dynamic batching into the backend. Callers only translate to and from it.
-import { readFileSync } from 'node:fs';
 import type { Classifier } from '../classifier.js';
-import { packagePath } from '../paths.js';
 import type { Tensor } from '../tensor.js';
 import { type BatchObserver, Batcher, type RowResult } from './batcher.js';
-import { DEFAULT_DECODE_DEADLINE_MS, type DecodedImage, DecodePool } from './decode-pool.js';
+import type { DecodedImage, DecodePool } from './decode-pool.js';
 import type { ForwardScheduler } from './scheduler.js';
 
 export interface EngineOptions {
@@ -14,9 +12,6 @@ export interface EngineOptions {
   maxDelayMs: number;
   /** Images accepted and not yet answered (decoding or waiting), beyond which requests get 503. */
   maxQueue: number;
-  decodeWorkers: number;
-  /** A decode running longer is stopped and fails (422); default DEFAULT_DECODE_DEADLINE_MS. */
-  decodeTimeoutMs?: number;
   /** A request not answered by then gets 503; its rows still run (they cannot be recalled from a batch). None: no limit. */
   timeoutMs?: number;
   /** Shared by the engines of one process, so their models take turns on the CPUs; default one of its own. */
@@ -61,15 +56,21 @@ export class Engine {
   /** Resolved when the last accepted request is done, once closing. */
   #settled: (() => void) | undefined;
 
+  /**
+   * `pool`: workers of the classifier's decoder, started before it loaded (they warm up meanwhile);
+   * the engine owns it from now on and closes it.
+   */
   constructor(
     readonly classifier: Classifier,
+    pool: DecodePool,
     readonly options: EngineOptions,
     private readonly observer?: EngineObserver,
   ) {
     const { backend } = classifier;
-    const deadlineMs = options.decodeTimeoutMs ?? DEFAULT_DECODE_DEADLINE_MS;
-    const warmUpPhoto = readFileSync(packagePath('samples', 'n01530575_brambling.JPEG'));
-    this.#pool = new DecodePool({ size: options.decodeWorkers, deadlineMs, warmUpPhoto }, classifier.loading);
+    if (pool.options.decoder !== classifier.decoder) {
+      throw new Error(`the decode pool runs ${pool.options.decoder} but the classifier decodes with ${classifier.decoder}`);
+    }
+    this.#pool = pool;
     this.#batcher = new Batcher((batch) => backend.forward(batch), {
       maxBatch: Math.min(options.maxBatch, backend.maxBatch),
       maxDelayMs: options.maxDelayMs,
@@ -79,18 +80,22 @@ export class Engine {
   }
 
   /**
-   * Loads the decoder in every worker, and runs every batch size up to maxBatch twice: LibTorch's
-   * profiling executor specialises and compiles a graph for each input shape on its first two
-   * forwards (180–650 ms each, bench/results/libtorch-options.md), which no request should pay.
+   * Runs every batch size up to maxBatch twice while the decode workers finish warming up:
+   * LibTorch's profiling executor specialises and compiles a graph for each input shape on its
+   * first two forwards (180–650 ms each, bench/results/libtorch-options.md), which no request
+   * should pay.
    */
   async warmUp(): Promise<void> {
-    await this.#pool.ready();
     const { backend } = this.classifier;
-    for (let n = 1; n <= this.#batcher.options.maxBatch; n++) {
-      const shape = [n, ...backend.inputShape];
-      const batch = { data: new Float32Array(shape.reduce((a, b) => a * b)), shape };
-      for (let run = 0; run < 2; run++) await Promise.all(Array.from({ length: backend.lanes }, () => backend.forward(batch)));
-    }
+    const shapes = async () => {
+      for (let n = 1; n <= this.#batcher.options.maxBatch; n++) {
+        const shape = [n, ...backend.inputShape];
+        const batch = { data: new Float32Array(shape.reduce((a, b) => a * b)), shape };
+        for (let run = 0; run < 2; run++) await Promise.all(Array.from({ length: backend.lanes }, () => backend.forward(batch)));
+      }
+    };
+    // Both settle before a failure is thrown, so nothing runs on once the caller closes the engine.
+    for (const step of await Promise.allSettled([this.#pool.ready(), shapes()])) if (step.status === 'rejected') throw step.reason;
   }
 
   /** Encoded images → logits, one row each. Rejects with ImageError if any image is bad. */
@@ -130,7 +135,7 @@ export class Engine {
 
   #decode(bytes: Uint8Array, owner: object): Promise<DecodedImage> {
     const { observer } = this;
-    return this.#pool.decode(bytes, { owner, observe: observer && ((seconds) => observer.decoded(seconds)) });
+    return this.#pool.decode(bytes, this.classifier.loading, { owner, observe: observer && ((seconds) => observer.decoded(seconds)) });
   }
 
   async #infer(rows: readonly Tensor[], decodeMs: number): Promise<EngineResult> {

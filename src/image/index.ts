@@ -3,7 +3,7 @@ import { DEFAULT_PREPROCESSING, type Preprocessing } from '../model/config.js';
 import { draftSize, preprocess } from './preprocess.js';
 import { libjpeg } from './libjpeg.js';
 import { sharpDecoder } from './sharp.js';
-import { DEFAULT_MAX_PIXELS, type Decoder, type DecoderName } from './types.js';
+import { DEFAULT_DECODER, DEFAULT_MAX_PIXELS, type Decoder, type DecoderName } from './types.js';
 
 export { ImageError, type ImageErrorCode } from './errors.js';
 export { readHeader, type ImageFormat, type ImageHeader } from './header.js';
@@ -38,7 +38,7 @@ export interface LoadOptions {
 
 /** Encoded image bytes → the [3, H, W] float32 input tensor (in `out`, if given); throws ImageError for bad input. */
 export async function loadTensor(bytes: Uint8Array, options: LoadOptions = {}, out?: Float32Array): Promise<Float32Array> {
-  const { decoder = 'jimp', maxPixels = DEFAULT_MAX_PIXELS[decoder], exactDecode = false, preprocessing = DEFAULT_PREPROCESSING } = options;
+  const { decoder = DEFAULT_DECODER, maxPixels = DEFAULT_MAX_PIXELS[decoder], exactDecode = false, preprocessing = DEFAULT_PREPROCESSING } = options;
   const draft = exactDecode ? undefined : draftSize(preprocessing);
   return preprocess(await getDecoder(decoder).decode(bytes, { maxPixels, draft }), preprocessing, out);
 }

@@ -6,6 +6,9 @@ export interface RgbImage {
 }
 
 export type DecoderName = 'jimp' | 'sharp';
+
+/** The design's decoder: pure JavaScript, nothing native to install. */
+export const DEFAULT_DECODER: DecoderName = 'jimp';
 export const DECODER_NAMES: readonly DecoderName[] = ['jimp', 'sharp'];
 
 export interface DecodeLimits {

@@ -2,7 +2,9 @@
 // each behind an engine of its own (its own batching queue and decoder workers), all sharing one
 // scheduler so that busy models take turns on the CPUs (src/engine/scheduler.ts).
 import { Classifier, type ClassifierOptions } from '../classifier.js';
+import { DEFAULT_DECODE_DEADLINE_MS, DecodePool } from '../engine/decode-pool.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
+import { DEFAULT_DECODER } from '../image/types.js';
 import { ForwardScheduler } from '../engine/scheduler.js';
 import { type ModelLoader, ModelRepository } from '../model/repository.js';
 import type { ServedModel, ServiceContext } from './context.js';
@@ -26,6 +28,10 @@ export interface RepositorySource {
 export type ModelSource = Classifier | RepositorySource;
 
 export interface ModelsOptions extends Omit<EngineOptions, 'scheduler'> {
+  /** Decode worker threads of each model. */
+  decodeWorkers: number;
+  /** A decode running longer is stopped and fails (422); default DEFAULT_DECODE_DEADLINE_MS. */
+  decodeTimeoutMs?: number;
   /** A single classifier's name (default: its folder's or file's name) and version (default: its config's). */
   modelName?: string;
   modelVersion?: string;
@@ -56,12 +62,14 @@ async function openRepository(
   metrics: Metrics,
 ): Promise<{ repository: ModelRepository<ServedModel>; defaultModel: string | undefined }> {
   const scheduler = new ForwardScheduler();
-  const serve = async (classifier: Classifier, name: string, version: string): Promise<ServedModel> => {
+  const decodePool = (decoder = DEFAULT_DECODER) =>
+    new DecodePool({ size: options.decodeWorkers, deadlineMs: options.decodeTimeoutMs ?? DEFAULT_DECODE_DEADLINE_MS, decoder });
+  const serve = async (classifier: Classifier, pool: DecodePool, name: string, version: string): Promise<ServedModel> => {
     const { backend } = classifier;
     const info = {
       name, version, backend: backend.name, decoder: classifier.decoder, threads: backend.threads, maxBatch: Math.min(options.maxBatch, backend.maxBatch),
     };
-    const engine = new Engine(classifier, { ...options, scheduler }, metrics.model(info));
+    const engine = new Engine(classifier, pool, { ...options, scheduler }, metrics.model(info));
     try {
       await engine.warmUp();
     } catch (err) {
@@ -74,8 +82,13 @@ async function openRepository(
   const loader: ModelLoader<ServedModel> = {
     async load(name, dir) {
       if (source instanceof Classifier) throw new Error('a single model has no repository to load from');
-      const classifier = await Classifier.create({ ...source.classifier, ...source.threading, model: dir });
-      return serve(classifier, name, classifier.config.version);
+      // The workers warm up while the model loads.
+      const pool = decodePool(source.classifier.decoder);
+      const classifier = await Classifier.create({ ...source.classifier, ...source.threading, model: dir }).catch(async (err: Error) => {
+        await pool.close();
+        throw err;
+      });
+      return serve(classifier, pool, name, classifier.config.version);
     },
     async unload(model) {
       metrics.unloaded(model.info);
@@ -86,7 +99,7 @@ async function openRepository(
 
   if (source instanceof Classifier) {
     const name = options.modelName ?? source.model.name;
-    const model = await serve(source, name, options.modelVersion ?? source.config.version);
+    const model = await serve(source, decodePool(source.decoder), name, options.modelVersion ?? source.config.version);
     return { repository: ModelRepository.single(name, model, loader), defaultModel: name };
   }
   const repository = await ModelRepository.open(source.repository, loader, source.modelControl ?? false);
