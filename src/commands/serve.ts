@@ -4,9 +4,8 @@ import { Classifier } from '../classifier.js';
 import { availableCpus } from '../cpus.js';
 import { modelFolders } from '../model/repository.js';
 import type { ModelSource } from '../server/models.js';
-import { parseCorsOrigins } from '../server/access.js';
-import { createServer, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS } from '../server/app.js';
-import { DECODER_NAMES, type DecoderName } from '../image/types.js';
+import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS } from '../server/timeouts.js';
+import type { DecoderName } from '../image/types.js';
 import { classifierOptions, engineOptions, engineSettings, modelOptions } from './options.js';
 
 export const command = 'serve';
@@ -17,7 +16,7 @@ const MiB = 1024 * 1024;
 export function builder(yargs: Argv) {
   return engineOptions(modelOptions(yargs)) // every flag also as PYTORCH_INFER_<FLAG>, e.g. PYTORCH_INFER_PORT=9000
     // libvips decodes a JPEG in a fifth of jimp's time; jimp (pure JS) stays predict's default.
-    .option('decoder', { choices: DECODER_NAMES, default: 'sharp' as DecoderName, describe: 'Image decoder' })
+    .default('decoder', 'sharp' as DecoderName)
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 in a container)' })
     .option('port', { type: 'number', default: 8080, describe: 'Port to listen on (0: any free port)' })
     .option('model-repository', { type: 'string', describe: 'Serve every model folder of DIR, each by its folder name (instead of --model)' })
@@ -79,6 +78,8 @@ export async function handler(argv: Args): Promise<void> {
     headersTimeoutMs: argv.headersTimeoutMs,
     keepAliveTimeoutMs: argv.keepAliveTimeoutMs,
   };
+  // fastify loads only for serve: the other commands start ~0.15 s sooner without it.
+  const [{ createServer }, { parseCorsOrigins }] = await Promise.all([import('../server/app.js'), import('../server/access.js')]);
   const apiKey = await readApiKey(argv.apiKey, argv.apiKeyFile);
   const access = { apiKey, protectMetrics: argv.protectMetrics, corsOrigins: parseCorsOrigins(argv.corsOrigin) };
   console.log(`pytorch-infer serve: ${Object.entries(settings).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(' ')} apiKey=${apiKey ? 'set' : 'none'} corsOrigins=${access.corsOrigins.join(',') || 'none'}`);

@@ -1,4 +1,3 @@
-import { Jimp } from 'jimp';
 import { dropAlpha, from16Bit } from './convert.js';
 import { corrupt, ImageError } from './errors.js';
 import { checkHeader, gifTransparentColour } from './header.js';
@@ -12,6 +11,9 @@ import type { Decoder } from './types.js';
  * Jimp reads no EXIF orientation from other formats, so neither do we here.
  */
 
+/** Jimp and its codecs load at the first photo that needs them: the import costs ~0.1 s, which every start (and every sharp worker) paid. */
+let jimp: Promise<typeof import('jimp')> | undefined;
+
 export const jimpDecoder: Decoder = {
   name: 'jimp',
   async decode(bytes, limits) {
@@ -22,6 +24,7 @@ export const jimpDecoder: Decoder = {
     try {
       if (format === 'jpeg') return decodeJpeg(bytes, limits.maxPixels);
       const sixteenBit = format === 'png' && bytes[24] === 16; // IHDR bit depth
+      const { Jimp } = await (jimp ??= import('jimp'));
       const { bitmap } = await Jimp.fromBuffer(format === 'bmp' ? withoutPalette(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
         // Keep pngjs from scaling 16-bit samples to 8 bits (as round(v / 257), unlike PIL).
         'image/png': { skipRescale: sixteenBit },

@@ -15,6 +15,7 @@ import { pageRoutes } from './routes/page.js';
 import { repositoryRoutes } from './routes/repository.js';
 import { v1Routes } from './routes/v1.js';
 import { v2Routes } from './routes/v2.js';
+import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, TIMEOUT_CHECK_MS } from './timeouts.js';
 
 export interface ServerOptions extends ModelsOptions, AccessOptions {
   /** Largest request body in bytes (413 beyond). */
@@ -27,13 +28,6 @@ export interface ServerOptions extends ModelsOptions, AccessOptions {
   keepAliveTimeoutMs?: number;
   logger?: FastifyServerOptions['logger'];
 }
-
-/** Headers are a few hundred bytes: a client slower than this is broken or trickling them on purpose. */
-export const HEADERS_TIMEOUT_MS = 10_000;
-/** Longer than the 60 s idle timeout of the usual proxies and load balancers, so they close first. */
-export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
-/** How often Node looks for requests past their headers or request timeout (its default, 30 s, would let a 408 come that much late). */
-const TIMEOUT_CHECK_MS = 1000;
 
 /**
  * Builds the service around a loaded classifier (Classifier.create has warmed the model up) or
