@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { Classifier } from '../classifier.js';
+import { DEFAULT_MAX_BATCH } from '../engine/batcher.js';
 import { DecodePool } from '../engine/decode-pool.js';
 import { Engine } from '../engine/engine.js';
 import { classifyInputs } from '../predict/classify-inputs.js';
@@ -11,12 +12,6 @@ import { classifierOptions, engineOptions, engineSettings, modelOptions } from '
 
 export const command = 'predict [photos..]';
 export const describe = 'Print the top-k classes of each photo (ImageNet with the bundled model)';
-
-/**
- * Rows per forward, at most. The batcher sends at once whatever has queued while a lane was busy
- * (no waiting for a batch to fill), so batches grow only when decoding runs ahead of the forwards.
- */
-const MAX_BATCH = 8;
 
 /**
  * yargs drops a lone "-" from positionals and does not take it as an option's value, so cli.ts
@@ -73,9 +68,10 @@ export async function handler(argv: Args): Promise<void> {
   }
   // Enough photos in hand to keep every decoder and lane busy, and no more: memory is bounded
   // by this window, however many photos there are.
-  const window = 4 * (decodeWorkers + classifier.backend.lanes * MAX_BATCH);
+  const window = 4 * (decodeWorkers + classifier.backend.lanes * DEFAULT_MAX_BATCH);
   const output = openOutput(argv.output);
-  const engine = new Engine(classifier, pool, { maxBatch: MAX_BATCH, maxDelayMs: 0, maxQueue: window });
+  // No waiting for a batch to fill: batches grow when decoding runs ahead of the forwards.
+  const engine = new Engine(classifier, pool, { maxBatch: DEFAULT_MAX_BATCH, maxDelayMs: 0, maxQueue: window });
   const { header, row } = format(formatName, argv.top);
   const progress = new PredictProgress(inputs.length, argv.progress ?? process.stderr.isTTY === true);
   let failed = 0;

@@ -4,6 +4,7 @@ import { Classifier } from '../classifier.js';
 import { availableCpus } from '../cpus.js';
 import { modelFolders } from '../model/repository.js';
 import type { ModelSource } from '../server/models.js';
+import { DEFAULT_MAX_BATCH } from '../engine/batcher.js';
 import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS } from '../server/timeouts.js';
 import type { DecoderName } from '../image/types.js';
 import { classifierOptions, engineOptions, engineSettings, modelOptions } from './options.js';
@@ -24,7 +25,7 @@ export function builder(yargs: Argv) {
     .option('enable-model-control', { type: 'boolean', default: false, describe: 'With --model-repository: allow POST /v2/repository/models/{name}/load|unload (folders of DIR only, by name)' })
     .option('model-name', { type: 'string', describe: 'Model name in URLs and answers (default: the folder\'s or model file\'s name)' })
     .option('model-version', { type: 'string', describe: 'Model version reported and accepted in v2 URLs (default: the config\'s version, "1")' })
-    .option('max-batch', { type: 'number', default: 4, describe: 'Images per forward across concurrent requests (1: no batching)' })
+    .option('max-batch', { type: 'number', default: DEFAULT_MAX_BATCH, describe: 'Images per forward across concurrent requests (1: no batching)' })
     .option('max-delay-ms', { type: 'number', default: 0, describe: 'How long an image may wait at an idle lane for a batch to fill (0: never; under load batches fill while lanes are busy)' })
     .option('max-queue', { type: 'number', default: 256, describe: 'Images accepted and unanswered before new requests get 503' })
     .option('max-body', { type: 'number', default: 32 * MiB, describe: 'Largest request body in bytes (413 beyond)' })
