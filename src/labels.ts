@@ -33,11 +33,12 @@ export class Labels {
     if (scores.length !== this.names.length) {
       throw new RangeError(`the model gives ${scores.length} classes but the labels file names ${this.names.length}`);
     }
-    const probabilities = probabilitiesOf(scores, output);
+    // Only the k answers need their probability: no 1000-long softmax row per photo.
+    const { max, sum } = output === 'logits' ? softmaxScale(scores) : { max: 0, sum: 1 };
     return best(scores, Math.max(1, Math.min(k, scores.length))).map((index) => ({
       label: this.names[index],
       index,
-      probability: probabilities[index],
+      probability: output === 'logits' ? Math.exp(scores[index] - max) / sum : scores[index],
     }));
   }
 }
@@ -45,12 +46,19 @@ export class Labels {
 /** A model's output row as probabilities: the softmax of logits, or the row itself when the model gives probabilities. */
 export function probabilitiesOf(scores: Float32Array, output: ModelOutput): Float32Array | Float64Array {
   if (output === 'probabilities') return scores;
-  let max = -Infinity;
-  for (const v of scores) max = Math.max(max, v);
-  const out = Float64Array.from(scores, (v) => Math.exp(v - max));
-  const sum = out.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < out.length; i++) out[i] /= sum;
+  const { max, sum } = softmaxScale(scores);
+  const out = new Float64Array(scores.length);
+  for (let i = 0; i < scores.length; i++) out[i] = Math.exp(scores[i] - max) / sum;
   return out;
+}
+
+/** softmax(v)[i] = exp(v[i] - max) / sum: the largest logit and the sum of exp(v - max), in double. */
+function softmaxScale(scores: Float32Array): { max: number; sum: number } {
+  let max = -Infinity;
+  for (let i = 0; i < scores.length; i++) if (scores[i] > max) max = scores[i];
+  let sum = 0;
+  for (let i = 0; i < scores.length; i++) sum += Math.exp(scores[i] - max);
+  return { max, sum };
 }
 
 /**
