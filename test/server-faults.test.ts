@@ -192,7 +192,7 @@ describe('serve under load, SIGTERM', () => {
   it('answers every request it had read, refuses later ones with 503, outwaits no trickling client, and exits 0', async (t) => {
     const timeoutMs = 8000;
     const serve = await startServe(['serve', '--port', '0', '--log-level', 'warn', '--decoder', 'sharp', '--max-queue', '64', '--timeout-ms', String(timeoutMs)]);
-    type Outcome = { sentAt: number; status?: number; retryAfter?: string | null; error?: string; file: string; index?: number };
+    type Outcome = { sentAt: number; status?: number; retryAfter?: string | null; error?: string; file: string; index?: number; answer?: string };
     const outcomes: Outcome[] = [];
     // 16 connections, each sending its next photo as soon as the last is answered, until one fails.
     const loops = Array.from({ length: 16 }, async (_, c) => {
@@ -206,6 +206,7 @@ describe('serve under load, SIGTERM', () => {
           outcome.retryAfter = response.headers.get('retry-after');
           const json = (await response.json()) as { results?: { predictions: { index: number }[] }[] };
           outcome.index = json.results?.[0].predictions[0].index;
+          outcome.answer = JSON.stringify(json); // for the message of a wrong answer
           if (response.status !== 200) return;
         } catch (err) {
           outcome.error = String((err as Error).cause ?? err);
@@ -232,7 +233,7 @@ describe('serve under load, SIGTERM', () => {
       assert.ok(sentBefore.length > 32, `a load, not a trickle: ${sentBefore.length} requests before SIGTERM`);
       for (const o of sentBefore) {
         assert.equal(o.status, 200, `sent ${(sigtermAt - o.sentAt).toFixed(0)} ms before SIGTERM: ${o.error ?? o.status}`);
-        assert.equal(o.index, trueIndex(o.file));
+        assert.equal(o.index, trueIndex(o.file), `${o.file} sent ${(sigtermAt - o.sentAt).toFixed(0)} ms before SIGTERM: ${o.answer}`);
       }
       // Sent about when SIGTERM came: answered, refused with Retry-After, or never read (the
       // connection closed as it went out, or nothing listened any more).
