@@ -202,10 +202,11 @@ interface Resampler {
 
 /**
  * A WebAssembly memory only grows. An instance that needed more than this (a 500×375 photo needs
- * 1.5 MB, a 4 MP one that is not a JPEG ~30) is dropped after the image, so its memory goes with
- * the garbage instead of staying with the worker for good.
+ * 1.5 MB, a 1 MP one ~6, a 4 MP one that is not a JPEG ~30) is dropped after the image, so its
+ * memory goes with the garbage instead of staying with the worker for good. At 32 MB, each decode
+ * worker kept ~30 MB after a fuzz run (bench/fuzz.ts); a new instance costs microseconds.
  */
-const KEEP_MEMORY_BYTES = 32 * 2 ** 20;
+const KEEP_MEMORY_BYTES = 8 * 2 ** 20;
 
 let compiled: WebAssembly.Module | undefined;
 let resampler: Resampler | undefined;
