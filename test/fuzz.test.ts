@@ -46,7 +46,9 @@ async function settle(base: string): Promise<void> {
  * `some` through `serve --decoder decoder` at 8 clients, three times. The first passes raise what
  * stays mapped (the allocator's arenas, V8's heaps) to the inputs' high-water mark: idle RSS after
  * each of 5 passes here, sharp: 606, 640, 647, 642, 651 MB. RSS after the third must be within
- * 10 % of RSS after the second: a leak grows with every pass. The outcomes of all passes.
+ * 15 % of RSS after the second: a leak grows with every pass. Not 10 %: with jimp, the same code
+ * gave 660 → 657 MB in one CI run and 767 → 845 MB in the next (glibc's arenas and V8's committed
+ * pages move by ±50 MB from run to run). The outcomes of all passes.
  */
 async function throughService(decoder: DecoderName, some: readonly FuzzInput[]) {
   const server = await startServe(['serve', '--port', String(await freePort()), '--decoder', decoder, '--model-name', 'fuzz', '--log-level', 'warn']);
@@ -83,7 +85,7 @@ describe(`${inputs.length} fuzzed photos (seed ${TEST_FIXTURE_SEED})`, () => {
       const late = outcomes.filter((o) => o.ms > TIMEOUT_MS);
       assert.equal(late.length, 0, `answers slower than ${TIMEOUT_MS} ms: ${late.map((o) => o.index)}`);
       assert.ok(outcomes.some((o) => o.status === 200) && outcomes.some((o) => o.status === 400), 'some accepted, some refused');
-      assert.ok(rssAfter <= rssBefore * 1.1, `RSS ${rssBefore >> 20} MB after the second pass, ${rssAfter >> 20} MB after the third`);
+      assert.ok(rssAfter <= rssBefore * 1.15, `RSS ${rssBefore >> 20} MB after the second pass, ${rssAfter >> 20} MB after the third`);
       const agree = agreement(decoder, some, (input) => outcomes[input.index - some[0].index].status === 200);
       assert.ok(agree >= minAgreement, `${decoder} agrees with PIL on ${(agree * 100).toFixed(1)} % of the inputs`);
     });
