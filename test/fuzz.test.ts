@@ -42,27 +42,38 @@ async function settle(base: string): Promise<void> {
   await idleReclaimed();
 }
 
+/** Passes at most; the first two raise what stays mapped to the inputs' high-water mark. */
+const MAX_PASSES = 5;
+/** A pass that leaves RSS within this of the pass before it has levelled off. */
+const LEVEL = 1.05;
+
 /**
- * `some` through `serve --decoder decoder` at 8 clients, three times. The first passes raise what
- * stays mapped (the allocator's arenas, V8's heaps) to the inputs' high-water mark: idle RSS after
- * each of 5 passes here, sharp: 606, 640, 647, 642, 651 MB. RSS after the third must be within
- * 15 % of RSS after the second: a leak grows with every pass. Not 10 %: with jimp, the same code
- * gave 660 → 657 MB in one CI run and 767 → 845 MB in the next (glibc's arenas and V8's committed
- * pages move by ±50 MB from run to run). The outcomes of all passes.
+ * `some` through `serve --decoder decoder` at 8 clients, pass after pass, until RSS levels off.
+ * The first passes raise what stays mapped (the allocator's arenas, V8's heaps) to the inputs'
+ * high-water mark: idle RSS after each of 5 passes here, sharp: 606, 640, 647, 642, 651 MB. After
+ * that, RSS can still step once (glibc's arenas, a decode worker retired and respawned: jimp on
+ * Node 22 went 470 → 556 MB from the second pass to the third in one clean-clone CI run, and
+ * 660 → 657 MB in another), then stays; a leak grows with every pass. So from the third pass on,
+ * one pass that ends within 5 % of the one before it passes; none in five fails. The outcomes of
+ * every pass (the first pass's come first), and the idle RSS after each.
  */
 async function throughService(decoder: DecoderName, some: readonly FuzzInput[]) {
   const server = await startServe(['serve', '--port', String(await freePort()), '--decoder', decoder, '--model-name', 'fuzz', '--log-level', 'warn']);
   try {
     await settle(server.base);
     const options = { concurrency: 8, timeoutMs: TIMEOUT_MS };
-    const outcomes = [...(await fuzzService(server.base, 'fuzz', some, options)), ...(await fuzzService(server.base, 'fuzz', some, options))];
-    await settle(server.base);
-    const rssBefore = rssOf(server.pid);
-    outcomes.push(...(await fuzzService(server.base, 'fuzz', some, options)));
-    const live = await fetch(`${server.base}/v2/health/live`);
-    assert.equal(live.status, 200, 'the server is alive after the fuzzing');
-    await settle(server.base);
-    return { outcomes, rssBefore, rssAfter: rssOf(server.pid) };
+    const outcomes: Awaited<ReturnType<typeof fuzzService>> = [];
+    const rss: number[] = [];
+    while (rss.length < MAX_PASSES) {
+      const pass = await fuzzService(server.base, 'fuzz', some, options);
+      outcomes.push(...pass);
+      const live = await fetch(`${server.base}/v2/health/live`);
+      assert.equal(live.status, 200, 'the server is alive after the fuzzing');
+      await settle(server.base);
+      rss.push(rssOf(server.pid));
+      if (rss.length >= 3 && rss.at(-1)! <= rss.at(-2)! * LEVEL) break;
+    }
+    return { outcomes, rss };
   } finally {
     await server.stop();
   }
@@ -78,14 +89,15 @@ describe(`${inputs.length} fuzzed photos (seed ${TEST_FIXTURE_SEED})`, () => {
     ['jimp', inputs.slice(600, 900), 0.8],
   ] as const) {
     it(`${some.length} through the service with ${decoder}: 200 or a JSON 4xx naming the problem, in time, RSS back, PIL's verdicts`, async (t) => {
-      const { outcomes, rssBefore, rssAfter } = await throughService(decoder, some);
-      t.diagnostic(`RSS ${rssBefore >> 20} MB after the second pass, ${rssAfter >> 20} MB after the third`);
+      const { outcomes, rss } = await throughService(decoder, some);
+      const passes = `RSS after each pass: ${rss.map((b) => b >> 20).join(', ')} MB`;
+      t.diagnostic(passes);
       const faults = outcomes.filter((o) => o.fault !== undefined);
       assert.deepEqual(faults.slice(0, 5).map((o) => `#${o.index} ${o.seed} ${o.kind} by ${o.transport}: ${o.fault}`), []);
       const late = outcomes.filter((o) => o.ms > TIMEOUT_MS);
       assert.equal(late.length, 0, `answers slower than ${TIMEOUT_MS} ms: ${late.map((o) => o.index)}`);
       assert.ok(outcomes.some((o) => o.status === 200) && outcomes.some((o) => o.status === 400), 'some accepted, some refused');
-      assert.ok(rssAfter <= rssBefore * 1.15, `RSS ${rssBefore >> 20} MB after the second pass, ${rssAfter >> 20} MB after the third`);
+      assert.ok(rss.length < MAX_PASSES || rss.at(-1)! <= rss.at(-2)! * LEVEL, `${passes}: still growing`);
       const agree = agreement(decoder, some, (input) => outcomes[input.index - some[0].index].status === 200);
       assert.ok(agree >= minAgreement, `${decoder} agrees with PIL on ${(agree * 100).toFixed(1)} % of the inputs`);
     });
