@@ -22,8 +22,8 @@ namespace pytorch_infer {
 namespace {
 
 constexpr size_t kMaxRank = 8;
-// Input shapes per lane that get a fused function of their own (the batch sizes a server sends);
-// later shapes run the frozen module's own, which is fused for the first shape it saw.
+// Input shapes that get a fused function of their own (the batch sizes a server sends); later
+// shapes run the frozen module's own, which is fused for the first shape it saw.
 constexpr size_t kMaxFusedShapes = 32;
 
 // The oneDNN Graph fuser is a graph executor pass, and passes are process-wide. This one fuses
@@ -174,7 +174,7 @@ class ForwardWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       RunOnInferenceThread(lane_, [this] {
-        torch::jit::IValue result = model_->Forward(lane_, input_);
+        torch::jit::IValue result = model_->Forward(input_);
         input_ = torch::Tensor();
         output_ = FirstTensor(result).to(torch::kFloat32).contiguous();
       });
@@ -306,17 +306,17 @@ int Model::AcquireLane() {
 
 void Model::ReleaseLane(int lane) { --busy_[lane]; }
 
-torch::jit::GraphFunction* Model::FusedFunction(int lane, const torch::Tensor& input) {
+torch::jit::GraphFunction* Model::FusedFunction(const torch::Tensor& input) {
   std::lock_guard<std::mutex> lock(functions_mutex_);
-  auto key = std::make_pair(lane, input.sizes().vec());
+  std::vector<int64_t> key = input.sizes().vec();
   auto found = functions_.find(key);
   if (found != functions_.end()) return found->second.get();
-  if (functions_.size() >= kMaxFusedShapes * options_.lanes) return nullptr;
+  if (functions_.size() >= kMaxFusedShapes) return nullptr;
   auto function = std::make_unique<torch::jit::GraphFunction>("forward", graph_->copy(), nullptr);
   return functions_.emplace(std::move(key), std::move(function)).first->second.get();
 }
 
-torch::jit::IValue Model::Forward(int lane, const torch::Tensor& input) {
+torch::jit::IValue Model::Forward(const torch::Tensor& input) {
   at::init_num_threads();  // apply the process-wide intra-op setting to this thread
   std::optional<c10::InferenceMode> inference_mode;
   std::optional<torch::NoGradGuard> no_grad;
@@ -324,7 +324,7 @@ torch::jit::IValue Model::Forward(int lane, const torch::Tensor& input) {
   torch::jit::GraphOptimizerEnabledGuard optimize(options_.executor_optimize);
   FuseGraphsGuard fuse(options_.mode == GraphMode::kFused);
   torch::Tensor x = options_.channels_last ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
-  torch::jit::GraphFunction* function = options_.mode == GraphMode::kFused ? FusedFunction(lane, x) : nullptr;
+  torch::jit::GraphFunction* function = options_.mode == GraphMode::kFused ? FusedFunction(x) : nullptr;
   if (!function) return module_.forward({x});
   torch::jit::Stack stack{module_._ivalue(), x};
   function->run(stack);

@@ -54,14 +54,14 @@ class Model {
   // The least busy lane; every Acquire is paired with a Release.
   int AcquireLane();
   void ReleaseLane(int lane);
-  // Runs on inference thread `lane`.
-  torch::jit::IValue Forward(int lane, const torch::Tensor& input);
+  // Runs on an inference thread (one per lane).
+  torch::jit::IValue Forward(const torch::Tensor& input);
 
   const LoadOptions& options() const { return options_; }
 
  private:
-  // The fused function for this lane and input shape; null once kMaxFusedShapes are taken.
-  torch::jit::GraphFunction* FusedFunction(int lane, const torch::Tensor& input);
+  // The fused function for this input shape; null once kMaxFusedShapes are taken.
+  torch::jit::GraphFunction* FusedFunction(const torch::Tensor& input);
 
   torch::jit::Module module_;
   LoadOptions options_;
@@ -69,10 +69,12 @@ class Model {
   // executor sees, and later shapes fall back to unfused ops (measured with torch 2.13 in
   // Python, same binaries: 10.5 ms/img instead of 7.3 at batch 1 after batch 4). So each input
   // shape gets a function of its own, on a copy of the frozen graph (the copies share the weight
-  // tensors; each shape's compiled partitions add ~10 MB RSS), and each lane its own.
+  // tensors; each shape's compiled partitions add ~10 MB RSS). The lanes share them: a graph
+  // executor compiles once under its own lock and its plans and oneDNN kernels run concurrently
+  // (LlgaKernel initialises once), so each shape is profiled and compiled once, not once per lane.
   std::shared_ptr<torch::jit::Graph> graph_;
   std::mutex functions_mutex_;
-  std::map<std::pair<int, std::vector<int64_t>>, std::unique_ptr<torch::jit::GraphFunction>> functions_;
+  std::map<std::vector<int64_t>, std::unique_ptr<torch::jit::GraphFunction>> functions_;
   std::atomic<int> busy_[kMaxLanes] = {};
 };
 

@@ -42,6 +42,24 @@ describe('native addon', () => {
     optimized.close();
   });
 
+  it('runs one fused graph per shape on every lane at once, with the plain graph\'s logits', async () => {
+    // The lanes share each shape's compiled function: forwards on both lanes at the same time,
+    // at two batch sizes, while it is profiled and compiled and after.
+    const [plain, fused] = await Promise.all([addon.load(FLOAT, false), addon.load(FLOAT, { mode: 'fused', lanes: 2 })]);
+    const x = new Float32Array(4 * 3 * 224 * 224).map((_, i) => Math.sin(i / 7) * 2);
+    for (const n of [1, 4]) {
+      const input = x.subarray(0, n * 3 * 224 * 224);
+      const expected = await plain.forward(input, [n, 3, 224, 224]);
+      const outs = await Promise.all(Array.from({ length: 6 }, () => fused.forward(input, [n, 3, 224, 224])));
+      for (const out of outs) {
+        const maxDiff = out.data.reduce((m, v, i) => Math.max(m, Math.abs(v - expected.data[i])), 0);
+        assert.ok(maxDiff < 1e-3, `batch ${n}: max |Δlogit| ${maxDiff}`);
+      }
+    }
+    plain.close();
+    fused.close();
+  });
+
   it('loads a third-party int8 TorchScript artifact unchanged', async () => {
     const module = await addon.load(INT8, true);
     const out = await module.forward(image(1), [1, 3, 224, 224]);
