@@ -37,10 +37,9 @@ export function classifierOptions(argv: {
  * How serve and predict split the work. Every stage gets as many threads as the CPUs this process
  * may use (cgroup quota): decoder workers, and intra-op threads over the lanes, so no stage idles
  * while another has work: the scheduler, not a fixed split, gives each the cores it needs. ONNX
- * Runtime runs a one-thread session per lane (the most images per CPU-second); LibTorch runs one
- * lane with a thread per CPU (two one-thread lanes cost the same CPU per image,
- * bench/results/libtorch-options.md, and its OpenMP threads wait passively between forwards,
- * src/native.ts).
+ * Runtime runs a one-thread session per lane (the most images per CPU-second), and so does LibTorch
+ * (two one-thread lanes beat one two-thread forward beside the decode workers, README; its OpenMP
+ * threads wait passively between forwards, src/native.ts).
  */
 export function engineOptions<T>(yargs: Argv<T>) {
   return yargs
