@@ -24,7 +24,8 @@ export function readTensor(path: string): Float32Array {
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
 }
 
-export function distance(a: Float32Array, b: Float32Array): { mean: number; max: number } {
+/** Mean and largest |a[i] − b[i]| of two equally long arrays (tensors, logits). */
+export function distance(a: ArrayLike<number>, b: ArrayLike<number>): { mean: number; max: number } {
   assert.equal(a.length, b.length);
   let sum = 0;
   let max = 0;

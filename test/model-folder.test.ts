@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { Classifier, DEFAULT_CONFIG, loadModelFolder, parseConfig, type Tensor } from '../src/index.js';
+import { Classifier, DEFAULT_CONFIG, loadModelFolder, parseConfig } from '../src/index.js';
 import { packagePath } from '../src/paths.js';
 import { photos, PHOTOS_DIR, SAMPLES_DIR } from './helpers.js';
+import { distance } from './image-fixtures.js';
 
 const RESNET = packagePath('test', 'fixtures', 'models', 'resnet18-10');
 const RESNET_REFERENCE = JSON.parse(readFileSync(`${RESNET}.reference.json`, 'utf8')) as { photos: { file: string; logits: number[] }[] };
@@ -48,13 +49,6 @@ function withEmbeddedConfig(from: string, to: string, json: string): string {
   zip.writeUInt32LE(crc32(text), central + 16);
   writeFileSync(to, zip);
   return to;
-}
-
-function maxDiff(a: Tensor, b: readonly number[] | Float32Array): number {
-  assert.equal(a.data.length, b.length);
-  let max = 0;
-  a.data.forEach((v, i) => (max = Math.max(max, Math.abs(v - b[i]))));
-  return max;
 }
 
 describe('a model folder with only model.pt and labels.txt', () => {
@@ -179,7 +173,7 @@ describe('ResNet-18, 10 classes at 160×160, squash + bicubic, mean/std 0.5 (tes
         let worst = 0;
         for (const { file, logits } of RESNET_REFERENCE.photos) {
           const x = await resnet.preprocess(join(PHOTOS_DIR, file));
-          worst = Math.max(worst, maxDiff(await resnet.backend.forward(x), logits));
+          worst = Math.max(worst, distance((await resnet.backend.forward(x)).data, logits).max);
           const [[top]] = await resnet.predict(x, 1);
           assert.equal(top.index, logits.indexOf(Math.max(...logits)), file);
           assert.equal(top.label, resnet.labels.names[top.index]);
@@ -211,7 +205,7 @@ describe('ResNet-18, 10 classes at 160×160, squash + bicubic, mean/std 0.5 (tes
     const bilinear = await Classifier.create({ model: dir, decoder: 'sharp', exactDecode: true });
     try {
       const { file, logits } = RESNET_REFERENCE.photos[0];
-      assert.ok(maxDiff(await bilinear.backend.forward(await bilinear.preprocess(join(PHOTOS_DIR, file))), logits) > 1e-2);
+      assert.ok(distance((await bilinear.backend.forward(await bilinear.preprocess(join(PHOTOS_DIR, file)))).data, logits).max > 1e-2);
     } finally {
       await bilinear.close();
     }

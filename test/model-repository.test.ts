@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { Classifier } from '../src/classifier.js';
 import { packagePath } from '../src/paths.js';
 import { PHOTOS_DIR, SAMPLES_DIR, startServe } from './helpers.js';
+import { distance } from './image-fixtures.js';
 
 const MODEL_DIR = packagePath('model');
 const RESNET = packagePath('test', 'fixtures', 'models', 'resnet18-10');
@@ -58,7 +59,7 @@ async function inferImage(base: string, model: string, file: string, output = 'l
   return call(base, 'POST', `/v2/models/${model}/infer`, JSON.stringify(request), { 'content-type': 'application/json' });
 }
 
-const maxDiff = (a: readonly number[], b: ArrayLike<number>) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => distance(a, b).max;
 const argmax = (row: ArrayLike<number>) => Array.from(row).reduce((best, v, i, all) => (v > all[best] ? i : best), 0);
 const SERVE = ['serve', '--port', '0', '--decoder', 'sharp', '--exact-decode', '--max-batch', '4', '--decode-workers', '1'];
 

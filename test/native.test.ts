@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { native } from '../src/native.js';
 import { packagePath } from '../src/paths.js';
+import { distance } from './image-fixtures.js';
 
 const FLOAT = packagePath('model', 'traced_model.pt');
 const INT8 = packagePath('model', 'mobilenet_v2_quantized_scripted.pt');
@@ -36,7 +37,7 @@ describe('native addon', () => {
     const x = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i) * 2);
     const a = await plain.forward(x, [1, 3, 224, 224]);
     const b = await optimized.forward(x, [1, 3, 224, 224]);
-    const maxDiff = a.data.reduce((m, v, i) => Math.max(m, Math.abs(v - b.data[i])), 0);
+    const maxDiff = distance(a.data, b.data).max;
     assert.ok(maxDiff < 1e-3, `max |Δlogit| ${maxDiff}`);
     plain.close();
     optimized.close();
@@ -52,7 +53,7 @@ describe('native addon', () => {
       const expected = await plain.forward(input, [n, 3, 224, 224]);
       const outs = await Promise.all(Array.from({ length: 6 }, () => fused.forward(input, [n, 3, 224, 224])));
       for (const out of outs) {
-        const maxDiff = out.data.reduce((m, v, i) => Math.max(m, Math.abs(v - expected.data[i])), 0);
+        const maxDiff = distance(out.data, expected.data).max;
         assert.ok(maxDiff < 1e-3, `batch ${n}: max |Δlogit| ${maxDiff}`);
       }
     }
