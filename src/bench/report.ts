@@ -21,7 +21,7 @@ export function markdown(report: BenchReport, plotFile: string): string {
     '',
     `## Load and cold start`,
     '',
-    `Load = model load and warm-up forward in-process. Cold start = \`pytorch-infer predict\` started as a new process until the first top-3 is printed (median of ${o.coldStarts}); ms/photo = the time from the first to the last answer per photo after the first, in that process (predict decodes and batches photos side by side, so photos answered together count 0) (${o.photos.length} photos, ${report.threads} threads, jimp).`,
+    `Load = model load and warm-up forward in-process (the fastest of this engine's jobs). Cold start = \`pytorch-infer predict\` started as a new process until the first top-3 is printed (median of ${o.coldStarts}); ms/photo = the time from the first to the last answer per photo after the first, in that process (predict decodes and batches photos side by side, so photos answered together count 0) (${o.photos.length} photos, ${report.threads} threads, jimp).`,
     '',
     '| engine | load ms | cold start ms | ÷ ONNX | ms/photo | ÷ ONNX | peak RSS MB |',
     '|---|---:|---:|---:|---:|---:|---:|',
