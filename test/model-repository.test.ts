@@ -70,7 +70,9 @@ describe('a repository of six models and three broken folders', () => {
   let int8Model: Classifier;
 
   before(async () => {
-    int8Model = await Classifier.create({ model: join(MODEL_DIR, 'mobilenet_v2_quantized_scripted.pt') });
+    // One thread, as the service runs each model's lanes here: fbgemm's int8 kernels split work
+    // by thread count and round differently with two (max |Δlogit| 0.46 on the bullfrog).
+    int8Model = await Classifier.create({ model: join(MODEL_DIR, 'mobilenet_v2_quantized_scripted.pt'), threads: 1 });
     folder(repository, 'mobilenet', mobilenet('traced_model.pt'));
     folder(repository, 'mobilenet-int8', mobilenet('mobilenet_v2_quantized_scripted.pt'));
     folder(repository, 'mobilenet-onnx', mobilenet('mobilenet_v2.onnx', 'model.onnx'));
