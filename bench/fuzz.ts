@@ -5,7 +5,7 @@
  * concurrent clients, each input by one of raw body, multipart, base64 JSON and v2 BYTES, and to
  * `predict` as a folder. Every answer must be 200, or a 4xx whose JSON error names the problem:
  * no 5xx, no answer slower than the service's timeout, the server alive after, its RSS within
- * 10 % of where it was after the first 1000 inputs (and the start's RSS shown beside it). PIL's verdict on the same inputs (bench/fuzz/pil_verdicts.py
+ * 10 % of where it was after the first 1000 inputs, each measured once the service has been idle 10 s (and the start's RSS shown beside it). PIL's verdict on the same inputs (bench/fuzz/pil_verdicts.py
  * in the bench venv) is the reference for which ones a decoder should accept.
  * Writes bench/results/fuzz.{md,json}. --test-fixture writes PIL's verdicts on the inputs
  * test/fuzz.test.ts sends (the first 1000 of seed 1) to test/fixtures/fuzz-pil-verdicts.json, and
@@ -65,9 +65,10 @@ interface DecoderRun {
   decoder: DecoderName;
   outcomes: ServiceOutcome[];
   seconds: number;
-  /** After start-up and 20 good photos; after the first WARM_UP inputs; after all. */
+  /** After start-up and 20 good photos; after the first WARM_UP inputs; after all, as the pool's reclaim ends and once V8 has given its pages back. */
   rssStart: number;
   rssBefore: number;
+  rssReclaimed: number;
   rssAfter: number;
   alive: boolean;
   cli: CliOutcome;
@@ -81,6 +82,14 @@ async function settle(base: string): Promise<void> {
   }
   await idleReclaimed();
 }
+
+/**
+ * Where RSS comes back to once the service is idle: V8's memory reducer gives a heap's free pages
+ * back ~8 s after its thread stops allocating (10 000 jimp inputs here: 591 MB as the pool's
+ * reclaim ended, 477 MB 10 s later; after 4 000: 474 → 456).
+ */
+const IDLE_MS = 10_000;
+const idle = () => new Promise((resolve) => setTimeout(resolve, IDLE_MS));
 
 const runs: DecoderRun[] = [];
 for (const decoder of DECODER_NAMES) {
@@ -100,15 +109,18 @@ for (const decoder of DECODER_NAMES) {
     // allocator's high-water mark once (glibc keeps freed pages in its arenas); a leak grows on.
     const first = await fuzzService(service.base, MODEL, inputs.slice(0, WARM_UP), options);
     await settle(service.base);
+    await idle();
     const rssBefore = rssOf(service.pid);
     const outcomes = [...first, ...(await fuzzService(service.base, MODEL, inputs.slice(WARM_UP), options))];
     const seconds = (performance.now() - started) / 1000;
     const alive = (await fetch(`${service.base}/v2/health/live`).then((r) => r.status, () => 0)) === 200;
     await settle(service.base);
+    const rssReclaimed = rssOf(service.pid);
+    await idle();
     const rssAfter = rssOf(service.pid);
-    log(`${decoder}: ${inputs.length} in ${seconds.toFixed(0)} s, RSS after ${mb(rssAfter)} MB; ${cliInputs.length} through predict`);
+    log(`${decoder}: ${inputs.length} in ${seconds.toFixed(0)} s, RSS after ${mb(rssReclaimed)} MB, ${mb(rssAfter)} MB idle; ${cliInputs.length} through predict`);
     const cli = await fuzzCli(cliInputs, decoder, 30 * 60_000);
-    runs.push({ decoder, outcomes, seconds, rssStart, rssBefore, rssAfter, alive, cli });
+    runs.push({ decoder, outcomes, seconds, rssStart, rssBefore, rssReclaimed, rssAfter, alive, cli });
   } finally {
     await service.stop();
   }
@@ -144,6 +156,7 @@ const serviceRows = runs.map((run) => {
     seconds: run.seconds,
     rssStartMb: mb(run.rssStart),
     rssBeforeMb: mb(run.rssBefore),
+    rssReclaimedMb: mb(run.rssReclaimed),
     rssAfterMb: mb(run.rssAfter),
     rssGrowth: run.rssAfter / run.rssBefore - 1,
     alive: run.alive,
@@ -211,15 +224,15 @@ const md = [
     `(test/fixtures/reference/formats and samples), each mutation kind in turn; transports in turn (${TRANSPORTS.join(', ')}). ` +
     `Service: \`serve --decoder D --timeout-ms ${TIMEOUT_MS}\` with its defaults (decode deadline, pixel limits: ${Object.entries(DEFAULT_MAX_PIXELS).map(([d, n]) => `${d} ${n / 1e6} MP`).join(', ')}).`,
   '',
-  `Result: **${pass ? 'pass' : 'FAIL'}** (0 5xx, 0 answers without a JSON error naming the problem, 0 slower than the timeout, server alive, RSS after all within 10 % of RSS after the first ${WARM_UP}; CLI: a row per photo, exit 0/1).`,
+  `Result: **${pass ? 'pass' : 'FAIL'}** (0 5xx, 0 answers without a JSON error naming the problem, 0 slower than the timeout, server alive, RSS after all within 10 % of RSS after the first ${WARM_UP}, each once the service has been idle ${IDLE_MS / 1000} s; CLI: a row per photo, exit 0/1).`,
   '',
   '## Service',
   '',
-  `| decoder | inputs | 200 | 4xx by code | 5xx | 503 | bad answers | > timeout | p50 ms | p99 ms | max ms | s | RSS MB: start, after ${WARM_UP} inputs → after all |`,
+  `| decoder | inputs | 200 | 4xx by code | 5xx | 503 | bad answers | > timeout | p50 ms | p99 ms | max ms | s | RSS MB: start, after ${WARM_UP} inputs → after all (as the decode pool's reclaim ends; idle ${IDLE_MS / 1000} s) |`,
   '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ...serviceRows.map((r) =>
     `| ${r.decoder} | ${r.inputs} | ${r.ok} | ${Object.entries(r.refused).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${r.status5xx} | ${r.status503} | ${r.faults} | ${r.slow} | ` +
-    `${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.maxMs.toFixed(0)} | ${r.seconds.toFixed(0)} | ${r.rssStartMb}, ${r.rssBeforeMb} → ${r.rssAfterMb} (${pct(r.rssGrowth)})${r.alive ? '' : ' DEAD'} |`),
+    `${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.maxMs.toFixed(0)} | ${r.seconds.toFixed(0)} | ${r.rssStartMb}, ${r.rssBeforeMb} → ${r.rssReclaimedMb}; ${r.rssAfterMb} (${pct(r.rssGrowth)})${r.alive ? '' : ' DEAD'} |`),
   '',
   '200s by mutation kind and by transport:',
   '',
