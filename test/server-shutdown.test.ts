@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { packagePath } from '../src/paths.js';
-import { photos, SAMPLES_DIR, trueIndex } from './helpers.js';
+import { photos, SAMPLES_DIR, startServe, trueIndex } from './helpers.js';
 
 const CLI = packagePath('dist', 'cli.js');
 
@@ -30,6 +30,7 @@ describe('pytorch-infer serve (child process)', () => {
       assert.match(stdout, /maxBatch=2 /, 'PYTORCH_INFER_MAX_BATCH is read and printed');
       assert.match(stdout, /decoder=jimp /);
       assert.equal((await fetch(`${base}/v2/health/ready`)).status, 200);
+      assert.equal(environment(child.pid!).MALLOC_ARENA_MAX, '2', 'serve restarted itself in place with 2 malloc arenas');
 
       // jimp decodes ~30 ms a photo in one worker: 8 photos keep the server busy for a while.
       const files = [...photos(SAMPLES_DIR), ...photos(SAMPLES_DIR)];
@@ -60,7 +61,23 @@ describe('pytorch-infer serve (child process)', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
+
+  it('keeps a MALLOC_ARENA_MAX the user set', async () => {
+    const server = await startServe(['serve', '--port', '0', '--log-level', 'warn'], { MALLOC_ARENA_MAX: '8' });
+    try {
+      assert.equal(environment(server.pid).MALLOC_ARENA_MAX, '8');
+      assert.equal((await fetch(`${server.base}/v2/health/ready`)).status, 200);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  });
 });
+
+/** The environment a process runs with now (after any execve), from /proc. */
+function environment(pid: number): Record<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter(Boolean);
+  return Object.fromEntries(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+}
 
 /** A GET whose last header line is not yet sent: the connection is busy, not idle, so shutdown keeps it open. */
 async function halfSent(base: string, path: string): Promise<{ finish(): Promise<string> }> {

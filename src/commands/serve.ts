@@ -7,7 +7,7 @@ import type { ModelSource } from '../server/models.js';
 import { DEFAULT_MAX_BATCH } from '../engine/batcher.js';
 import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS } from '../server/timeouts.js';
 import type { DecoderName } from '../image/types.js';
-import { tuneHeapForServing } from '../server/heap.js';
+import { relaunchWithFewerArenas, tuneHeapForServing } from '../server/heap.js';
 import { classifierOptions, engineOptions, engineSettings, modelOptions } from './options.js';
 
 export const command = 'serve';
@@ -51,6 +51,7 @@ export async function handler(argv: Args): Promise<void> {
     const min = flag === 'port' || flag === 'maxDelayMs' ? 0 : 1;
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new Error(`--${kebab(flag)} must be an integer ≥ ${min}, got ${value}`);
   }
+  relaunchWithFewerArenas();
   tuneHeapForServing();
   const options = classifierOptions(argv);
   const repository = argv.modelRepository;
