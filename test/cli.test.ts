@@ -1,6 +1,7 @@
 // The CLI as a user runs it: a child process, real photos, the genuine model.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,21 @@ describe('pytorch-infer CLI', () => {
       assert.equal(rows.length, 3);
       for (const row of rows) assert.match(row, /^ {2}\S.*\s+\d+\.\d%$/);
     }
+  });
+
+  it('writes every row into a pipe that is read slowly before it exits (it skips LibTorch\'s teardown)', async () => {
+    // 100 photos × 100 classes is ~700 KB of JSON: the pipe (64 KB) fills while the reader pauses.
+    const child = spawn(process.execPath, [CLI, 'predict', '--json', '--decoder', 'sharp', '--top', '100', ...photos()], { stdio: ['ignore', 'pipe', 'ignore'] });
+    child.stdout.pause();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    let stdout = '';
+    const ended = once(child.stdout, 'end');
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk)).resume();
+    const [[code]] = await Promise.all([once(child, 'exit'), ended]);
+    assert.equal(code, 0);
+    const rows = stdout.trim().split('\n').map((line) => JSON.parse(line) as { predictions: unknown[] });
+    assert.equal(rows.length, photos().length);
+    assert.ok(rows.every((row) => row.predictions.length === 100));
   });
 
   it('prints JSON lines with --json and honours --top and --decoder', async () => {

@@ -3,6 +3,7 @@ import { Classifier } from '../classifier.js';
 import { DEFAULT_MAX_BATCH } from '../engine/batcher.js';
 import { DecodePool } from '../engine/decode-pool.js';
 import { Engine } from '../engine/engine.js';
+import { exitAfterOutput } from '../native.js';
 import { classifyInputs } from '../predict/classify-inputs.js';
 import { format, FORMATS, type FormatName } from '../predict/formats.js';
 import { listInputs, STDIN } from '../predict/inputs.js';
@@ -89,5 +90,5 @@ export async function handler(argv: Args): Promise<void> {
     progress.finish();
     await engine.close();
   }
-  if (failed) process.exitCode = 1;
+  await exitAfterOutput(failed ? 1 : 0);
 }
