@@ -55,7 +55,7 @@ Napi::Value ConfigureJit(const Napi::CallbackInfo& info) {
 // Ends the process without running static destructors: LibTorch's (its operator and kernel
 // registries) took 85–110 ms of a one-photo `predict` (0.6 s in all) after the output was
 // written, measured with strace: one busy main thread, no system calls. For a caller that has
-// written its output and closed what it opened; stdout and stderr are synchronous on Linux.
+// flushed its output and closed what it opened (exitAfterOutput, src/native.ts).
 [[noreturn]] void ExitNow(const Napi::CallbackInfo& info) {
   const int code = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
   std::_Exit(code);
