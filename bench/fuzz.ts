@@ -21,7 +21,7 @@ import { packagePath } from '../src/paths.js';
 import { summarize } from '../src/bench/stats.js';
 import { startService } from './http/server.js';
 import { fuzzSeeds, inputsDigest, MUTATION_KINDS, TEST_FIXTURE, TEST_FIXTURE_INPUTS, TEST_FIXTURE_SEED } from './fuzz/mutate.js';
-import { type CliOutcome, fuzzCli, fuzzInputs, fuzzService, idleReclaimed, pilVerdicts, rssOf, type ServiceOutcome } from './fuzz/run.js';
+import { type CliOutcome, fuzzCli, fuzzInputs, fuzzService, IDLE_MS, idleReclaimed, idleRss, pilVerdicts, rssOf, type ServiceOutcome } from './fuzz/run.js';
 import { TRANSPORTS } from './fuzz/send.js';
 import { benchPython } from './python-service/venv.js';
 
@@ -83,14 +83,6 @@ async function settle(base: string): Promise<void> {
   await idleReclaimed();
 }
 
-/**
- * Where RSS comes back to once the service is idle: V8's memory reducer gives a heap's free pages
- * back ~8 s after its thread stops allocating (10 000 jimp inputs here: 591 MB as the pool's
- * reclaim ended, 477 MB 10 s later; after 4 000: 474 → 456).
- */
-const IDLE_MS = 10_000;
-const idle = () => new Promise((resolve) => setTimeout(resolve, IDLE_MS));
-
 const runs: DecoderRun[] = [];
 for (const decoder of DECODER_NAMES) {
   const service = await startService({
@@ -109,15 +101,13 @@ for (const decoder of DECODER_NAMES) {
     // allocator's high-water mark once (glibc keeps freed pages in its arenas); a leak grows on.
     const first = await fuzzService(service.base, MODEL, inputs.slice(0, WARM_UP), options);
     await settle(service.base);
-    await idle();
-    const rssBefore = rssOf(service.pid);
+    const rssBefore = await idleRss(service.pid);
     const outcomes = [...first, ...(await fuzzService(service.base, MODEL, inputs.slice(WARM_UP), options))];
     const seconds = (performance.now() - started) / 1000;
     const alive = (await fetch(`${service.base}/v2/health/live`).then((r) => r.status, () => 0)) === 200;
     await settle(service.base);
     const rssReclaimed = rssOf(service.pid);
-    await idle();
-    const rssAfter = rssOf(service.pid);
+    const rssAfter = await idleRss(service.pid);
     log(`${decoder}: ${inputs.length} in ${seconds.toFixed(0)} s, RSS after ${mb(rssReclaimed)} MB, ${mb(rssAfter)} MB idle; ${cliInputs.length} through predict`);
     const cli = await fuzzCli(cliInputs, decoder, 30 * 60_000);
     runs.push({ decoder, outcomes, seconds, rssStart, rssBefore, rssReclaimed, rssAfter, alive, cli });

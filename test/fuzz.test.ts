@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fuzzInputs, fuzzService, fuzzCli, idleReclaimed, rssOf } from '../bench/fuzz/run.js';
+import { fuzzInputs, fuzzService, fuzzCli, idleReclaimed, idleRss } from '../bench/fuzz/run.js';
 import { type FuzzInput, fuzzSeeds, inputsDigest, TEST_FIXTURE, TEST_FIXTURE_INPUTS, TEST_FIXTURE_SEED } from '../bench/fuzz/mutate.js';
 import { DEFAULT_MAX_PIXELS, type DecoderName } from '../src/image/types.js';
 import { freePort, SAMPLES_DIR, startServe } from './helpers.js';
@@ -50,12 +50,13 @@ const LEVEL = 1.05;
 /**
  * `some` through `serve --decoder decoder` at 8 clients, pass after pass, until RSS levels off.
  * The first passes raise what stays mapped (the allocator's arenas, V8's heaps) to the inputs'
- * high-water mark: idle RSS after each of 5 passes here, sharp: 606, 640, 647, 642, 651 MB. After
- * that, RSS can still step once (glibc's arenas, a decode worker retired and respawned: jimp on
- * Node 22 went 470 → 556 MB from the second pass to the third in one clean-clone CI run, and
- * 660 → 657 MB in another), then stays; a leak grows with every pass. So from the third pass on,
- * one pass that ends within 5 % of the one before it passes; none in five fails. The outcomes of
- * every pass (the first pass's come first), and the idle RSS after each.
+ * high-water mark; after that RSS can still step once (glibc's arenas, a decode worker retired and
+ * respawned), then stays; a leak grows with every pass. Idle RSS after each of 5 passes here,
+ * jimp: 395, 394, 398, 401, 424 MB; sharp: 455, 463, 464, 482, 489. Read as the pool's reclaim
+ * ended instead, before V8's memory reducer had run, jimp's swung by ±80 MB from pass to pass
+ * (600, 482, 522, 562, 600 in one CI run). So from the third pass on, one pass that ends within
+ * 5 % of the one before it passes; none in five fails. The outcomes of every pass (the first
+ * pass's come first), and the idle RSS after each.
  */
 async function throughService(decoder: DecoderName, some: readonly FuzzInput[]) {
   const server = await startServe(['serve', '--port', String(await freePort()), '--decoder', decoder, '--model-name', 'fuzz', '--log-level', 'warn']);
@@ -70,7 +71,7 @@ async function throughService(decoder: DecoderName, some: readonly FuzzInput[]) 
       const live = await fetch(`${server.base}/v2/health/live`);
       assert.equal(live.status, 200, 'the server is alive after the fuzzing');
       await settle(server.base);
-      rss.push(rssOf(server.pid));
+      rss.push(await idleRss(server.pid));
       if (rss.length >= 3 && rss.at(-1)! <= rss.at(-2)! * LEVEL) break;
     }
     return { outcomes, rss };
