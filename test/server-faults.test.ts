@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { idleRss } from '../bench/fuzz/run.js';
+import { idleReclaimed } from '../bench/fuzz/run.js';
 import { treeCpuMs } from '../src/bench/tree-cpu.js';
 import { photos, SAMPLES_DIR, startServe, trueIndex } from './helpers.js';
 
@@ -21,6 +21,10 @@ const TIMEOUT_MS = 4000;
 const TIMEOUT_SLACK_MS = 2500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function rssMb(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m)![1]) / 1024;
+}
 
 describe('serve with misbehaving clients', () => {
   let serve: Awaited<ReturnType<typeof startServe>>;
@@ -104,18 +108,19 @@ describe('serve with misbehaving clients', () => {
   }
 
   it('releases queue slots and memory of clients gone mid-upload or mid-inference', async (t) => {
-    // The first rounds grow the allocators to this load's size. Idle RSS after ten rounds is within
-    // +8..+36 MB of the fourth's (3 runs).
+    // The first rounds grow the allocators to this load's size. Read after the idle reclaim, RSS
+    // after ten rounds is within -46..+8 MB of the fourth's (3 runs).
     for (let round = 0; round < 4; round++) await abandonRound();
     await settled();
     await fullQueueAnswers();
-    // Read once the idle server has collected, trimmed and given V8's free pages back: what it
-    // holds, not garbage not yet returned.
-    const rssWarm = (await idleRss(serve.pid)) / 2 ** 20;
+    // Read once the idle server has collected and trimmed: what it holds, not garbage not yet collected.
+    await idleReclaimed();
+    const rssWarm = rssMb(serve.pid);
     for (let round = 0; round < 6; round++) await abandonRound();
     await settled();
     await fullQueueAnswers();
-    const growth = (await idleRss(serve.pid)) / 2 ** 20 - rssWarm;
+    await idleReclaimed();
+    const growth = rssMb(serve.pid) - rssWarm;
     t.diagnostic(`RSS ${rssWarm.toFixed(0)} MB after four rounds, ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB after six more`);
     // Six rounds abandon 240 MB of bodies and 288 photos (each 0.6 MB as a tensor): a leak of either would show.
     assert.ok(growth < 80, `RSS grew ${growth.toFixed(0)} MB over six rounds of abandoned requests`);
