@@ -53,7 +53,7 @@ const LEVEL = 1.05;
  * high-water mark; after that RSS can still step once (glibc's arenas, a decode worker retired and
  * respawned), then stays; a leak grows with every pass. Idle RSS after each of 5 passes here,
  * jimp: 395, 394, 398, 401, 424 MB; sharp: 455, 463, 464, 482, 489. Read as the pool's reclaim
- * ended instead, before V8's memory reducer had run, jimp's swung by ±80 MB from pass to pass
+ * ended instead, before V8 had unmapped its freed pages, jimp's swung by ±80 MB from pass to pass
  * (600, 482, 522, 562, 600 in one CI run). So from the third pass on, one pass that ends within
  * 5 % of the one before it passes; none in five fails. The outcomes of every pass (the first
  * pass's come first), and the idle RSS after each.
