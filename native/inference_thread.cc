@@ -4,6 +4,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <pthread.h>
 #include <stdexcept>
 #include <thread>
 
@@ -27,6 +28,8 @@ class InferenceThread {
 
  private:
   void Loop() {
+    // Named so that top -H and /proc/PID/task tell the forwards apart from the libuv pool's decodes.
+    pthread_setname_np(pthread_self(), "pti-inference");
     for (;;) {
       std::packaged_task<void()> task;
       {
