@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release } from 'node:os';
 import { basename, dirname, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { availableCpus } from '../src/cpus.js';
 import { lineChart, PALETTE } from '../src/bench/svg.js';
@@ -130,7 +131,7 @@ interface Point {
 async function settle(pid: number): Promise<void> {
   for (let i = 0; i < 120; i++) {
     const before = treeCpuMs(pid);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     if (treeCpuMs(pid) - before <= 20) return;
   }
   log(`process ${pid} still busy after a minute; measuring anyway`);
@@ -199,7 +200,6 @@ for (let round = 0; round < ROUNDS; round++) {
     }
   }
 }
-
 
 interface Row {
   readonly service: string;

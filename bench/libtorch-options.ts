@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Backend } from '../src/backend.js';
@@ -189,7 +190,7 @@ async function child(config: Config, batches: readonly number[]): Promise<void> 
           call += performance.now() - t;
           await done;
           wall += performance.now() - t;
-          if (m.gapMs > 0) await new Promise((resolve) => setTimeout(resolve, m.gapMs));
+          if (m.gapMs > 0) await sleep(m.gapMs);
         }
       };
       await Promise.all(Array.from({ length: inflight }, () => lane(Math.ceil(m.iterations / inflight))));

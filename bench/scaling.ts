@@ -7,6 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { packagePath } from '../src/paths.js';
 import { freePort, photos } from '../test/helpers.js';
 import { Load, percentile } from '../test/swarm/load.js';
@@ -53,10 +54,6 @@ try {
 } finally {
   await stack.remove();
   if (createdSwarm) await leaveSwarm();
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 writeFileSync(`${RESULTS}/scaling.json`, `${JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, rows }, null, 2)}\n`);

@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { Classifier } from '../src/classifier.js';
 import type { DecoderName } from '../src/image/types.js';
@@ -64,7 +65,7 @@ async function startServer(decoder: DecoderName, flags: string[]): Promise<{ chi
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   while (!/listening on \S+/.test(out)) {
     if (child.exitCode !== null) throw new Error(`serve exited before listening: ${out}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   return { child, base: out.match(/listening on (\S+)/)![1] };
 }

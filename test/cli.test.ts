@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { packagePath } from '../src/paths.js';
 import { freePort, photos, PHOTOS_DIR, SAMPLES_DIR, startServe, trueIndex } from './helpers.js';
@@ -41,7 +42,7 @@ describe('pytorch-infer CLI', () => {
     // 100 photos × 100 classes is ~700 KB of JSON: the pipe (64 KB) fills while the reader pauses.
     const child = spawn(process.execPath, [CLI, 'predict', '--json', '--decoder', 'sharp', '--top', '100', ...photos()], { stdio: ['ignore', 'pipe', 'ignore'] });
     child.stdout.pause();
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await sleep(3000);
     let stdout = '';
     const ended = once(child.stdout, 'end');
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk)).resume();

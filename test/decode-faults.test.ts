@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { freePort, SAMPLES_DIR, startServe } from './helpers.js';
 
@@ -131,9 +132,9 @@ describe('a decode worker that dies mid-request (jimp, 1 worker)', () => {
     });
     const workers = await inspectWorkers(inspectorPort);
     try {
-      while (workers.count() === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (workers.count() === 0) await sleep(50);
       const large = fetch(`${server.base}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: LARGE }); // ~1 s of jimp
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       const queued = post(server.base, SMALL, 'image/jpeg');
       workers.kill(9);
       const dead = await large;
@@ -215,7 +216,7 @@ describe('turns between requests (jimp, 1 worker)', () => {
     try {
       const order: string[] = [];
       const large = postFiles(server.base, [LARGE, LARGE, LARGE]).then((r) => (order.push('large'), r));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
       const small = post(server.base, SMALL, 'image/jpeg').then((r) => (order.push('small'), r));
       const [l, s] = await Promise.all([large, small]);
       assert.deepEqual([l.status, s.status], [200, 200]);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { packagePath } from '../src/paths.js';
 import { freePort, hasDockerEngine, photos, SAMPLES_DIR, trueIndex } from './helpers.js';
@@ -147,7 +148,7 @@ describe('Docker images', { skip }, () => {
     const deadline = Date.now() + 90_000;
     while ((await docker('inspect', '--format', '{{.State.Health.Status}}', id)) !== 'healthy') {
       assert.ok(Date.now() < deadline, `container not healthy in 90 s: ${await docker('logs', id).catch(() => '')}`);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   }
 

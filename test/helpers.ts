@@ -4,6 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { packagePath } from '../src/paths.js';
 
 export const PHOTOS_DIR = packagePath('test', 'fixtures', 'imagenet-sample-100');
@@ -48,7 +49,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
   const exited = once(child, 'exit');
   while (!/listening on \S+/.test(stdout)) {
     if (child.exitCode !== null) throw new Error(`serve exited before listening: ${stdout}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   return {
     base: stdout.match(/listening on (\S+)/)![1],

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { packagePath } from '../src/paths.js';
 import { photos, SAMPLES_DIR, trueIndex } from './helpers.js';
 
@@ -104,13 +105,13 @@ describe('no phoning home', { skip: !strace && !process.env.CI && 'no strace (ap
       const run = await traced(['serve', '--backend', backend, '--port', '0', '--log-level', 'warn'], async (stdout) => {
         while (!/listening on (\S+)/.test(stdout())) {
           assert.ok(Date.now() - started < 120_000, `serve did not start: ${stdout()}`);
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          await sleep(100);
         }
         const base = stdout().match(/listening on (\S+)/)![1];
         const res = await fetch(`${base}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: readFileSync(photo) });
         assert.equal(res.status, 200);
         assert.equal((await res.json()).results[0].predictions[0].index, trueIndex(photo));
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, SERVE_MS - (Date.now() - started))));
+        await sleep(Math.max(0, SERVE_MS - (Date.now() - started)));
       });
       assert.equal(run.code, 0, 'serve exits 0 on SIGTERM');
       assertQuiet(run);

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { idleReclaimed } from '../bench/fuzz/run.js';
 import { treeCpuMs } from '../src/bench/tree-cpu.js';
 import { photos, SAMPLES_DIR, startServe, trueIndex } from './helpers.js';
@@ -19,8 +20,6 @@ const HEADERS_TIMEOUT_MS = 1000;
 const TIMEOUT_MS = 4000;
 /** Node looks for timed-out requests once a second (src/server/app.ts), and the machine is shared. */
 const TIMEOUT_SLACK_MS = 2500;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function rssMb(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m)![1]) / 1024;

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { packagePath } from '../src/paths.js';
 import { photos, SAMPLES_DIR, startServe, trueIndex } from './helpers.js';
 
@@ -24,7 +25,7 @@ describe('pytorch-infer serve (child process)', () => {
     try {
       while (!/listening on (\S+)/.test(stdout)) {
         if (child.exitCode !== null) assert.fail(`serve exited early: ${stdout}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await sleep(50);
       }
       const base = stdout.match(/listening on (\S+)/)![1];
       assert.match(stdout, /maxBatch=2 /, 'PYTORCH_INFER_MAX_BATCH is read and printed');
@@ -39,10 +40,10 @@ describe('pytorch-infer serve (child process)', () => {
       );
       // Its headers are open when SIGTERM comes and complete once the server is shutting down.
       const late = await halfSent(base, '/v2/health/live');
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      await sleep(60);
       child.kill('SIGTERM');
-      while (!stdout.includes('SIGTERM') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 10));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      while (!stdout.includes('SIGTERM') && child.exitCode === null) await sleep(10);
+      await sleep(50);
       const refused = await late.finish();
       assert.match(refused, /^HTTP\/1\.1 503 /);
       assert.match(refused, /^retry-after: 1\r$/im, 'like a full queue, it says when to try again');

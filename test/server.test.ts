@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { Classifier } from '../src/classifier.js';
 import { loadTensor } from '../src/image/index.js';
@@ -114,7 +115,7 @@ describe('POST /v1/predict', () => {
     const full = post('/v1/predict?top=1', formWithPhotos(MAX_QUEUE));
     // Once its first image is decoded the form is in, and its 24 images stay in hand until it is answered.
     for (let i = 0; i < 2000 && (await metric('image_decode_duration_seconds_count')) === decodes; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await sleep(5);
     }
     const refused = await predictJpeg(PHOTO);
     assert.equal(refused.status, 503);

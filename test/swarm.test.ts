@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { packagePath } from '../src/paths.js';
 import { freePort, hasDockerEngine, photos } from './helpers.js';
@@ -139,4 +140,3 @@ function table(tallies: Map<string, Tally>, retries: Record<string, number>): st
   ].join('\n');
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,6 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { IDLE_RECLAIM_MS } from '../../src/engine/decode-pool.js';
 import { packagePath } from '../../src/paths.js';
 import { fuzzInput, type FuzzInput, type MutationKind, type Seed } from './mutate.js';
@@ -123,7 +124,7 @@ export function rssOf(pid: number): number {
 
 /** Waits until an idle server's decode pool has given memory back (IDLE_RECLAIM_MS, and the trim after it). */
 export function idleReclaimed(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, IDLE_RECLAIM_MS + 1000));
+  return sleep(IDLE_RECLAIM_MS + 1000);
 }
 
 /**
@@ -135,6 +136,6 @@ export const IDLE_MS = 10_000;
 
 /** The RSS of a service that has been idle IDLE_MS. */
 export async function idleRss(pid: number): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+  await sleep(IDLE_MS);
   return rssOf(pid);
 }

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { packagePath } from '../../src/paths.js';
 
 export interface ServiceSpec {
@@ -48,7 +49,7 @@ export async function startService(spec: ServiceSpec): Promise<Running> {
       await stop();
       throw new Error(`${spec.command} not ready after ${START_TIMEOUT_MS / 1000} s:\n${output}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 

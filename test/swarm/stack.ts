@@ -3,6 +3,7 @@
 // replicas counted, HAProxy's own counters read, everything removed at the end.
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { packagePath } from '../../src/paths.js';
 
@@ -23,7 +24,7 @@ export async function until<T>(what: string, seconds: number, probe: () => Promi
     const value = await probe().catch(() => undefined);
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`not within ${seconds} s: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
 }
 
