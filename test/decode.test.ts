@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { getDecoder, ImageError, readHeader, type ImageErrorCode, type RgbImage } from '../src/image/index.js';
-import { PHOTOS, pngHeader } from './image-fixtures.js';
+import { distance, FORMATS, PHOTOS, pngHeader } from './image-fixtures.js';
 
 const DECODERS = ['jimp', 'sharp'] as const;
 const LIMITS = { maxPixels: 40_000_000 };
@@ -81,6 +81,51 @@ describe('bad input gives an ImageError with the right code', () => {
     await rejectsWith(getDecoder('jimp').decode(webp, LIMITS), 'UNSUPPORTED_FORMAT', /WebP/);
     assert.equal((await getDecoder('sharp').decode(webp, LIMITS)).width, 500);
   });
+});
+
+/** Where the photo's entropy-coded data starts: after its SOS segment. */
+function scanData(jpeg: Uint8Array): number {
+  for (let at = 2; at < jpeg.length; at += 2 + ((jpeg[at + 2] << 8) | jpeg[at + 3])) {
+    if (jpeg[at + 1] === 0xda) return at + 2 + ((jpeg[at + 2] << 8) | jpeg[at + 3]);
+  }
+  throw new Error('no SOS segment');
+}
+
+describe('corrupt JPEG data is taken as libjpeg (and so PIL) takes it', () => {
+  const jpeg = photo();
+  const scan = scanData(jpeg);
+  const at = (share: number) => scan + Math.floor((jpeg.length - scan) * share);
+  const damaged: [string, Uint8Array][] = [
+    // Bytes without 0xFF: Huffman codes that decode to nonsense or to no code at all.
+    ['64 bytes of the scan overwritten', Buffer.concat([jpeg.subarray(0, at(0.4)), new Uint8Array(64).fill(0xa5), jpeg.subarray(at(0.4) + 64)])],
+    // A marker in the scan: libjpeg reads zeros from there, then finds the marker.
+    ['an end-of-image marker in the middle of the scan', Buffer.concat([jpeg.subarray(0, at(0.6)), Uint8Array.of(0xff, 0xd9)])],
+    ['another file after the end-of-image marker', Buffer.concat([jpeg, readFileSync(join(FORMATS, 'base.png'))])],
+  ];
+  for (const [what, bytes] of damaged) {
+    it(`${what}: both decoders accept it, with the same pixels but where the damage starts`, async () => {
+      const [jimp, viaLibjpeg] = await Promise.all(DECODERS.map((name) => getDecoder(name).decode(bytes, LIMITS)));
+      assert.deepEqual([jimp.width, jimp.height], [500, 375]);
+      assert.deepEqual([viaLibjpeg.width, viaLibjpeg.height], [500, 375]);
+      // jpeg-js's IDCT is within a level of libjpeg's on a sound photo (test/preprocess.test.ts);
+      // the block where the damage starts decodes differently (here 43 and 23 pixels).
+      const { mean } = distance(jimp.data, viaLibjpeg.data);
+      const off = jimp.data.filter((v, i) => Math.abs(v - viaLibjpeg.data[i]) > 4).length;
+      assert.ok(mean < 0.5 && off <= 64 * 3, `jimp vs libjpeg: mean |Δ| ${mean.toFixed(3)}; ${off} samples off by more than 4 levels`);
+    });
+  }
+
+  // PIL's verdicts on these files: "image file is truncated", "broken data stream".
+  const refused: [string, Uint8Array, RegExp][] = [
+    ['a scan that ends before the image does', jpeg.subarray(0, at(0.6)), /truncated/],
+    ['no end-of-image marker, nothing after the last block', jpeg.subarray(0, -2), /truncated/],
+    ['another file where the end-of-image marker was (an unknown marker in it)', Buffer.concat([jpeg.subarray(0, -2), readFileSync(join(FORMATS, 'base.png'))]), /marker/],
+  ];
+  for (const [what, bytes, message] of refused) {
+    it(`${what}: both decoders refuse it`, async () => {
+      for (const name of DECODERS) await rejectsWith(getDecoder(name).decode(bytes, LIMITS), 'CORRUPT_IMAGE', name === 'jimp' ? message : undefined);
+    });
+  }
 });
 
 describe('readHeader', () => {

@@ -1,13 +1,14 @@
-import { decode } from 'jpeg-js';
+import decode from './jpeg-js.cjs';
 import { isStartOfFrame, jpegSegments } from './header.js';
 import type { RgbImage } from './types.js';
 
 /*
- * JPEG decoding with jpeg-js (jimp's JPEG codec), finished the way libjpeg-turbo finishes it for
- * PIL. jpeg-js's integer IDCT is within ±1 of libjpeg's, but it upsamples chroma by repeating
- * pixels and truncates in its YCbCr → RGB conversion (a −0.4 level bias on average), so we take
- * its raw components and do both steps as libjpeg does ("fancy" triangle upsampling, fixed-point
- * colour tables). Then the EXIF orientation, as PIL's ImageOps.exif_transpose.
+ * JPEG decoding with jpeg-js (jimp's JPEG codec, in a copy that takes corrupt data as libjpeg
+ * does: ./jpeg-js.cjs), finished the way libjpeg-turbo finishes it for PIL. jpeg-js's integer
+ * IDCT is within ±1 of libjpeg's, but it upsamples chroma by repeating pixels and truncates in
+ * its YCbCr → RGB conversion (a −0.4 level bias on average), so we take its raw components and
+ * do both steps as libjpeg does ("fancy" triangle upsampling, fixed-point colour tables). Then
+ * the EXIF orientation, as PIL's ImageOps.exif_transpose.
  */
 
 interface Component {
@@ -27,7 +28,7 @@ interface JpegInfo {
   readonly orientation: number;
 }
 
-/** Upright RGB pixels of a JPEG; throws what jpeg-js throws for corrupt or truncated data. */
+/** Upright RGB pixels of a JPEG; throws what jpeg-js throws for data libjpeg would refuse too, or for a truncated file. */
 export function decodeJpeg(bytes: Uint8Array, maxPixels: number): RgbImage {
   const info = readJpegInfo(bytes);
   const { width, height, data } = decode(withRawComponents(bytes, info), {
