@@ -83,12 +83,25 @@ describe('bad input gives an ImageError with the right code', () => {
   });
 });
 
+/** Where the photo's first segment with this marker starts (its 0xFF). */
+function segment(jpeg: Uint8Array, marker: number): number {
+  for (let at = 2; at < jpeg.length; at += 2 + ((jpeg[at + 2] << 8) | jpeg[at + 3])) {
+    if (jpeg[at + 1] === marker) return at;
+  }
+  throw new Error(`no segment with marker ${marker.toString(16)}`);
+}
+
 /** Where the photo's entropy-coded data starts: after its SOS segment. */
 function scanData(jpeg: Uint8Array): number {
-  for (let at = 2; at < jpeg.length; at += 2 + ((jpeg[at + 2] << 8) | jpeg[at + 3])) {
-    if (jpeg[at + 1] === 0xda) return at + 2 + ((jpeg[at + 2] << 8) | jpeg[at + 3]);
-  }
-  throw new Error('no SOS segment');
+  const sos = segment(jpeg, 0xda);
+  return sos + 2 + ((jpeg[sos + 2] << 8) | jpeg[sos + 3]);
+}
+
+/** A copy of the photo with bytes from `at` replaced. */
+function edited(jpeg: Uint8Array, at: number, ...bytes: number[]): Uint8Array {
+  const copy = jpeg.slice();
+  copy.set(bytes, at);
+  return copy;
 }
 
 describe('corrupt JPEG data is taken as libjpeg (and so PIL) takes it', () => {
@@ -121,6 +134,19 @@ describe('corrupt JPEG data is taken as libjpeg (and so PIL) takes it', () => {
     ['no end-of-image marker, nothing after the last block', jpeg.subarray(0, -2), /truncated/],
     ['another file where the end-of-image marker was (an unknown marker in it)', Buffer.concat([jpeg.subarray(0, -2), readFileSync(join(FORMATS, 'base.png'))]), /marker/],
   ];
+  // Segments libjpeg checks before the first scan (jpeg-js does not): header edits that PIL
+  // refuses ("cannot identify image file", "broken data stream").
+  const sof = segment(jpeg, 0xc0);
+  const sos = segment(jpeg, 0xda);
+  const dht = segment(jpeg, 0xc4);
+  refused.push(
+    ['12-bit samples', edited(jpeg, sof + 4, 12), /12-bit samples/],
+    ['a sampling factor of 5', edited(jpeg, sof + 11, 0x51), /sampling factors 5×1/],
+    ['a frame header one byte too long', edited(jpeg, sof + 3, jpeg[sof + 3] + 1), /frame header is 18 bytes long, not 17/],
+    ['a scan header one byte too short', edited(jpeg, sos + 3, jpeg[sos + 3] - 1), /scan header \(SOS\) is 11 bytes long for 3 components/],
+    ['a scan of a component the frame does not have', edited(jpeg, sos + 5, 9), /component the frame does not have/],
+    ['a Huffman table segment with a byte over', Buffer.concat([edited(jpeg.subarray(0, dht + 4), dht + 3, jpeg[dht + 3] + 1), jpeg.subarray(dht + 4, dht + 2 + jpeg[dht + 3]), Uint8Array.of(0), jpeg.subarray(dht + 2 + jpeg[dht + 3])]), /1 byte over/],
+  );
   for (const [what, bytes, message] of refused) {
     it(`${what}: both decoders refuse it`, async () => {
       for (const name of DECODERS) await rejectsWith(getDecoder(name).decode(bytes, LIMITS), 'CORRUPT_IMAGE', name === 'jimp' ? message : undefined);

@@ -197,8 +197,8 @@ export interface JpegSegment {
 }
 
 /**
- * The marker segments of a JPEG up to the first scan (SOS), where the entropy-coded data begins.
- * Throws RangeError if the data ends first.
+ * The marker segments of a JPEG up to the first scan's header (SOS), after which the
+ * entropy-coded data begins. Throws RangeError if the data ends first.
  */
 export function* jpegSegments(v: DataView): Generator<JpegSegment> {
   let p = 2; // after SOI
@@ -206,8 +206,8 @@ export function* jpegSegments(v: DataView): Generator<JpegSegment> {
     const marker = v.getUint8(p + 1);
     if (v.getUint8(p) !== 0xff || marker === 0xff) {
       p++; // fill byte, or garbage that libjpeg skips too (with a warning)
-    } else if (marker === 0xd9 || marker === 0xda) {
-      return; // EOI, SOS
+    } else if (marker === 0xd9) {
+      return; // EOI
     } else if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {
       p += 2; // standalone marker, no payload
     } else {
@@ -215,6 +215,7 @@ export function* jpegSegments(v: DataView): Generator<JpegSegment> {
       const end = p + 2 + v.getUint16(p + 2);
       if (end > v.byteLength) throw new RangeError('JPEG segment runs past the end of the data');
       yield { marker, start, end };
+      if (marker === 0xda) return; // SOS
       p = end;
     }
   }

@@ -30,6 +30,7 @@ interface JpegInfo {
 
 /** Upright RGB pixels of a JPEG; throws what jpeg-js throws for data libjpeg would refuse too, or for a truncated file. */
 export function decodeJpeg(bytes: Uint8Array, maxPixels: number): RgbImage {
+  checkSegments(bytes);
   const info = readJpegInfo(bytes);
   const { width, height, data } = decode(withRawComponents(bytes, info), {
     useTArray: true,
@@ -58,6 +59,48 @@ export function jpegOrientation(bytes: Uint8Array): number {
     return 1;
   }
 }
+
+/**
+ * The checks libjpeg makes of the segments before the first scan (jdmarker.c, jdinput.c) and PIL
+ * of the frame, where jpeg-js makes none: jpeg-js would decode what libjpeg, and so PIL, refuses.
+ */
+function checkSegments(bytes: Uint8Array): void {
+  let frameIds: number[] = [];
+  for (const { marker, start, end } of jpegSegments(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength))) {
+    const length = end - start + 2;
+    if (isStartOfFrame(marker)) {
+      const [precision, count] = [bytes[start], bytes[start + 5]];
+      if (precision !== 8) throw new Error(`its frame has ${precision}-bit samples; only 8-bit JPEGs are supported`);
+      if (count !== 1 && count !== 3 && count !== 4) throw new Error(`its frame has ${count} components, not 1, 3 or 4`);
+      if (length !== 8 + 3 * count) throw new Error(`its frame header is ${length} bytes long, not ${8 + 3 * count} for ${components(count)}`);
+      frameIds = Array.from({ length: count }, (_, i) => bytes[start + 6 + i * 3]);
+      for (let i = 0; i < count; i++) {
+        const sampling = bytes[start + 7 + i * 3];
+        const [h, v] = [sampling >> 4, sampling & 15];
+        if (h < 1 || h > 4 || v < 1 || v > 4) throw new Error(`component ${i + 1} has sampling factors ${h}×${v}, outside 1..4`);
+      }
+    } else if (marker === 0xc4) {
+      // Tables, each a class and index byte, 16 code counts and the values counted: no bytes over.
+      let p = start;
+      while (end - p > 16) {
+        const count = bytes.subarray(p + 1, p + 17).reduce((sum, n) => sum + n, 0);
+        if ((bytes[p] & 0x0f) > 3 || count > 256 || p + 17 + count > end) throw new Error('a Huffman table (DHT) is malformed');
+        p += 17 + count;
+      }
+      if (p !== end) throw new Error(`a Huffman table segment (DHT) has ${end - p} byte${end - p === 1 ? '' : 's'} over`);
+    } else if (marker === 0xdd && length !== 4) {
+      throw new Error(`its restart interval segment (DRI) is ${length} bytes long, not 4`);
+    } else if (marker === 0xda) {
+      const count = bytes[start];
+      if (count < 1 || count > 4 || length !== 6 + 2 * count) throw new Error(`its scan header (SOS) is ${length} bytes long for ${components(count)}`);
+      for (let i = 0; i < count; i++) {
+        if (!frameIds.includes(bytes[start + 1 + i * 2])) throw new Error('its scan names a component the frame does not have');
+      }
+    }
+  }
+}
+
+const components = (n: number) => `${n} component${n === 1 ? '' : 's'}`;
 
 function readJpegInfo(bytes: Uint8Array): JpegInfo {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
