@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { getDecoder, ImageError, readHeader, type ImageErrorCode, type RgbImage } from '../src/image/index.js';
+import { gifFirstFrame } from '../src/image/header.js';
 import { distance, FORMATS, PHOTOS, pngHeader } from './image-fixtures.js';
 
 const DECODERS = ['jimp', 'sharp'] as const;
@@ -152,6 +153,43 @@ describe('corrupt JPEG data is taken as libjpeg (and so PIL) takes it', () => {
       for (const name of DECODERS) await rejectsWith(getDecoder(name).decode(bytes, LIMITS), 'CORRUPT_IMAGE', name === 'jimp' ? message : undefined);
     });
   }
+});
+
+describe('jimp reads GIF and PNG as far as PIL does', () => {
+  const jimp = getDecoder('jimp');
+  const gif = new Uint8Array(readFileSync(join(FORMATS, 'animated.gif')));
+  const png = new Uint8Array(readFileSync(join(FORMATS, 'base.png')));
+  // The first frame's LZW data: after its descriptor, local colour table and code size byte.
+  const frame = gifFirstFrame(gif)!;
+  const lzw = frame + 10 + (gif[frame + 9] & 0x80 ? 3 << ((gif[frame + 9] & 7) + 1) : 0) + 1;
+  let firstFrameEnd = lzw;
+  while (gif[firstFrameEnd] !== 0) firstFrameEnd += gif[firstFrameEnd] + 1;
+
+  // PIL 12.3's verdicts on each file, checked with bench/fuzz's venv when this test was written.
+  it('a GIF cut in its second frame: accepted (PIL decodes the first frame only)', async () => {
+    const cut = gif.subarray(0, firstFrameEnd + Math.floor((gif.length - firstFrameEnd) / 2));
+    const whole = await jimp.decode(gif, LIMITS);
+    assert.deepEqual(await jimp.decode(cut, LIMITS), whole);
+  });
+
+  it('a GIF whose first frame has codes past its table: refused (PIL: "broken data stream")', async () => {
+    const bad = gif.slice();
+    bad.fill(0xff, lzw + 21, lzw + 61); // inside the first sub-block
+    await rejectsWith(jimp.decode(bad, LIMITS), 'CORRUPT_IMAGE', /LZW data has code \d+ where at most \d+ can come/);
+  });
+
+  it('a GIF whose first frame ends early: refused (PIL: "image file is truncated")', async () => {
+    const short = Buffer.concat([gif.subarray(0, lzw + 1 + gif[lzw]), Uint8Array.of(0, 0x3b)]);
+    await rejectsWith(jimp.decode(short, LIMITS), 'CORRUPT_IMAGE', /data ends after \d+ of its 75840 pixels/);
+  });
+
+  it('a PNG with a damaged IEND or junk after its image data: accepted, the same pixels', async () => {
+    const whole = await jimp.decode(png, LIMITS);
+    const iend = png.slice();
+    iend.fill(0xff, png.length - 12, png.length - 8); // its length
+    const junk = Buffer.concat([png.subarray(0, png.length - 12), Buffer.from('junk, not a chunk')]);
+    for (const bytes of [iend, junk]) assert.deepEqual(await jimp.decode(bytes, LIMITS), whole);
+  });
 });
 
 describe('readHeader', () => {

@@ -175,7 +175,7 @@ export function gifTransparentColour(gif: Uint8Array): Uint8Array | undefined {
 }
 
 /** Where the first image descriptor of a GIF starts, each extension before it shown to `extension`. */
-function gifFirstFrame(gif: Uint8Array, extension?: (at: number) => void): number | undefined {
+export function gifFirstFrame(gif: Uint8Array, extension?: (at: number) => void): number | undefined {
   let p = 13 + (gif[10] & 0x80 ? 3 << ((gif[10] & 7) + 1) : 0);
   while (p < gif.length) {
     if (gif[p] === 0x2c) return p;

@@ -1,6 +1,8 @@
 import { dropAlpha, from16Bit } from './convert.js';
 import { corrupt, ImageError } from './errors.js';
-import { checkHeader, gifTransparentColour } from './header.js';
+import { checkGifCodes, gifFirstFrameOnly } from './gif.js';
+import { checkHeader, gifTransparentColour, type ImageFormat } from './header.js';
+import { pngUpToImageData } from './png.js';
 import { decodeJpeg } from './jpeg.js';
 import type { Decoder } from './types.js';
 
@@ -25,7 +27,7 @@ export const jimpDecoder: Decoder = {
       if (format === 'jpeg') return decodeJpeg(bytes, limits.maxPixels);
       const sixteenBit = format === 'png' && bytes[24] === 16; // IHDR bit depth
       const { Jimp } = await (jimp ??= import('jimp'));
-      const { bitmap } = await Jimp.fromBuffer(format === 'bmp' ? withoutPalette(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+      const { bitmap } = await Jimp.fromBuffer(asPilReadsIt(format, bytes), {
         // Keep pngjs from scaling 16-bit samples to 8 bits (as round(v / 257), unlike PIL).
         'image/png': { skipRescale: sixteenBit },
       });
@@ -41,6 +43,25 @@ export const jimpDecoder: Decoder = {
     }
   },
 };
+
+/**
+ * What jimp is given, so that it accepts and refuses what PIL does: PIL reads a GIF's first frame
+ * only, and a PNG only up to the end of its image data (./gif.ts, ./png.ts).
+ */
+function asPilReadsIt(format: ImageFormat, bytes: Uint8Array): Buffer {
+  const buffer = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  switch (format) {
+    case 'bmp':
+      return withoutPalette(bytes);
+    case 'gif':
+      checkGifCodes(bytes);
+      return buffer(gifFirstFrameOnly(bytes));
+    case 'png':
+      return buffer(pngUpToImageData(bytes));
+    default:
+      return buffer(bytes);
+  }
+}
 
 /**
  * A BMP of more than 8 bits a pixel has no palette, whatever its colour count says: PIL ignores
