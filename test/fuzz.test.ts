@@ -87,7 +87,7 @@ describe(`${inputs.length} fuzzed photos (seed ${TEST_FIXTURE_SEED})`, () => {
 
   for (const [decoder, some, minAgreement] of [
     ['sharp', inputs.slice(0, 600), 0.97],
-    ['jimp', inputs.slice(600, 900), 0.9], // 0.93 here; 0.80 before jimp's JPEG path followed libjpeg
+    ['jimp', inputs.slice(600, 900), 0.94], // 0.97 here; 0.80 before jimp read JPEG, GIF and PNG as PIL does
   ] as const) {
     it(`${some.length} through the service with ${decoder}: 200 or a JSON 4xx naming the problem, in time, RSS back, PIL's verdicts`, async (t) => {
       const { outcomes, rss } = await throughService(decoder, some);
@@ -110,6 +110,6 @@ describe(`${inputs.length} fuzzed photos (seed ${TEST_FIXTURE_SEED})`, () => {
     assert.deepEqual(cli.faults, []);
     assert.equal(cli.exitCode, 1, 'some photos failed');
     const agree = agreement('jimp', some, (input) => cli.accepted.has(input.index));
-    assert.ok(agree >= 0.85, `predict --decoder jimp agrees with PIL on ${(agree * 100).toFixed(1)} % of the inputs`);
+    assert.ok(agree >= 0.9, `predict --decoder jimp agrees with PIL on ${(agree * 100).toFixed(1)} % of the inputs`);
   });
 });
