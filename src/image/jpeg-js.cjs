@@ -1,9 +1,36 @@
 // jpeg-js 0.4.4's decoder (lib/decoder.js, https://github.com/jpeg-js/jpeg-js; BSD-3-Clause,
-// Copyright (c) 2014, Eugene Ware; the notice below is pdf.js's, where the decoder comes from),
+// whose licence follows; below it, the notice of pdf.js, where the decoder comes from),
 // changed where marked "pytorch-infer" to treat corrupt data as libjpeg does, so that the jimp
 // decoder accepts the corrupt JPEGs PIL accepts: a bad Huffman code or a marker inside a scan is
 // a warning in libjpeg (the damaged blocks decode flat), an error in jpeg-js. A file that ends
 // before its image is complete stays an error, as in PIL. The browser-only load() is removed.
+/*! jpeg-js (kept in bundles' legal comments)
+   Copyright (c) 2014, Eugene Ware
+   All rights reserved.
+
+   Redistribution and use in source and binary forms, with or without
+   modification, are permitted provided that the following conditions are met:
+
+   1. Redistributions of source code must retain the above copyright
+      notice, this list of conditions and the following disclaimer.
+   2. Redistributions in binary form must reproduce the above copyright
+      notice, this list of conditions and the following disclaimer in the
+      documentation and/or other materials provided with the distribution.
+   3. Neither the name of Eugene Ware nor the names of its contributors
+      may be used to endorse or promote products derived from this software
+      without specific prior written permission.
+
+   THIS SOFTWARE IS PROVIDED BY EUGENE WARE ''AS IS'' AND ANY
+   EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+   WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+   DISCLAIMED. IN NO EVENT SHALL EUGENE WARE BE LIABLE FOR ANY
+   DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES
+   (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES;
+   LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND
+   ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+   (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS
+   SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+*/
 /* -*- tab-width: 2; indent-tabs-mode: nil; c-basic-offset: 2 -*- /
 /* vim: set shiftwidth=2 tabstop=2 autoindent cindent expandtab: */
 /*
