@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <napi.h>
 #include <torch/headeronly/version.h>
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/jit/codegen/fuser/interface.h>
 #include <torch/csrc/jit/passes/tensorexpr_fuser.h>
@@ -10,8 +11,20 @@
 
 #include "torch_module.h"
 
+// NNPACK's entry point inside LibTorch (weak: absent from builds without NNPACK). Returns 0 once
+// NNPACK can run here.
+extern "C" int nnp_initialize() __attribute__((weak));
+
 namespace pytorch_infer {
 namespace {
+
+// Where NNPACK cannot start (no AVX2, or a sandbox that hides /sys/devices/system/cpu from
+// cpuinfo), LibTorch logs "Could not initialize NNPACK! Reason: Unsupported hardware." on every
+// 1x1 convolution: 68 lines on stderr for one photo. Asking NNPACK once, quietly, and switching it
+// off there keeps LibTorch silent; where it starts it stays on (LibTorch uses it for batches of 16+).
+void DisableNnpackWhereItCannotRun() {
+  if (nnp_initialize != nullptr && nnp_initialize() != 0) at::globalContext().setUserEnabledNNPACK(false);
+}
 
 // Intra-op threads are process-wide in LibTorch, so they are set here, not per module.
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
@@ -62,6 +75,7 @@ Napi::Value ConfigureJit(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  DisableNnpackWhereItCannotRun();
   exports.Set("TorchModule", TorchModule::Define(env));
   exports.Set("load", Napi::Function::New(env, TorchModule::Load, "load"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));

@@ -1,6 +1,6 @@
 // The CLI as a user runs it: a child process, real photos, the genuine model.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,16 @@ describe('pytorch-infer CLI', () => {
       assert.equal(rows.length, 3);
       for (const row of rows) assert.match(row, /^ {2}\S.*\s+\d+\.\d%$/);
     }
+  });
+
+  it('prints nothing but its summary on stderr where NNPACK cannot start (cpuinfo finds no CPUs)', async (t) => {
+    // A sandbox that hides /sys/devices/system/cpu (CI's does) is such a place: LibTorch logged
+    // "Could not initialize NNPACK! Reason: Unsupported hardware." on every 1x1 convolution.
+    const hide = 'mount -t tmpfs none /sys/devices/system/cpu && exec "$@"';
+    if (spawnSync('unshare', ['-m', 'sh', '-c', hide, 'sh', 'true']).status !== 0) return t.skip('needs `unshare -m` (root)');
+    const { stdout, stderr } = await promisify(execFile)('unshare', ['-m', 'sh', '-c', hide, 'sh', process.execPath, CLI, 'predict', ...photos(SAMPLES_DIR)], { timeout: 120_000 });
+    assert.match(stderr, /^predict: 4 photos, 0 failed, [\d.]+ s, [\d.]+ img\/s\n$/);
+    assert.match(stdout, /brambling/);
   });
 
   it('writes every row into a pipe that is read slowly before it exits (it skips LibTorch\'s teardown)', async () => {
