@@ -18,9 +18,9 @@ extern "C" int nnp_initialize() __attribute__((weak));
 namespace pytorch_infer {
 namespace {
 
-// Where NNPACK cannot start (no AVX2, or a sandbox that hides /sys/devices/system/cpu from
-// cpuinfo), LibTorch logs "Could not initialize NNPACK! Reason: Unsupported hardware." on every
-// 1x1 convolution: 68 lines on stderr for one photo. Asking NNPACK once, quietly, and switching it
+// Where NNPACK cannot start (a CPU without AVX2; a VM or sandbox whose /sys lacks what cpuinfo
+// reads, as on the AMD EPYC VMs this project is built on), LibTorch logs "Could not initialize
+// NNPACK! Reason: Unsupported hardware." during convolutions: 68 lines on stderr for one photo. Asking NNPACK once, quietly, and switching it
 // off there keeps LibTorch silent; where it starts it stays on (LibTorch uses it for batches of 16+).
 void DisableNnpackWhereItCannotRun() {
   if (nnp_initialize != nullptr && nnp_initialize() != 0) at::globalContext().setUserEnabledNNPACK(false);
